@@ -43,14 +43,18 @@ class Source:
         return f"{self.name}:{self.line_of(path)}"
 
 
-def _walk(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], errors: list[str], name: str) -> Any:
+def _walk(
+    node: yaml.Node, path: PathKey, lines: dict[PathKey, int], errors: list[str], name: str
+) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _walk(key_node, (*path, "<key>"), {}, errors, name)
             if not isinstance(key, (str, int)):
-                errors.append(f"{name}:{key_node.start_mark.line + 1}: expected a string key, got {type(key).__name__}")
+                errors.append(
+                    f"{name}:{key_node.start_mark.line + 1}: expected a string key, got {type(key).__name__}"
+                )
                 continue
             if key in out:
                 errors.append(f"{name}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
@@ -90,7 +94,11 @@ def load_yaml_file(path: Path, display: str | None = None) -> Source:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{name}:1: cannot read: {type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8'}"]) from exc
+        raise ConfigError(
+            [
+                f"{name}:1: cannot read: {type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8'}"
+            ]
+        ) from exc
     return load_yaml(text, name)
 
 
@@ -104,7 +112,10 @@ def _describe(path: Iterable[str | int]) -> str:
 def schema_errors(source: Source, schema: Mapping[str, Any]) -> list[str]:
     """Every JSON Schema violation of ``source.data`` as ``file:line: at PATH: message``."""
     validator = jsonschema.Draft202012Validator(schema)
-    found = sorted(validator.iter_errors(source.data), key=lambda e: (source.line_of(e.absolute_path), list(map(str, e.absolute_path))))
+    found = sorted(
+        validator.iter_errors(source.data),
+        key=lambda e: (source.line_of(e.absolute_path), list(map(str, e.absolute_path))),
+    )
     out: list[str] = []
     for err in found:
         path = list(err.absolute_path)
@@ -114,11 +125,7 @@ def schema_errors(source: Source, schema: Mapping[str, Any]) -> list[str]:
 
 def _message(err: jsonschema.ValidationError) -> str:
     """A message that names the expectation; the offending value is config text, shown briefly."""
-    if err.validator == "additionalProperties":
-        return str(err.message)
-    if err.validator == "required":
-        return str(err.message)
-    if err.validator == "enum":
+    if err.validator == "enum" and isinstance(err.validator_value, list):
         return f"expected one of {', '.join(map(repr, err.validator_value))}"
     if err.validator == "type":
         return f"expected {err.validator_value}, got {type(err.instance).__name__}"
