@@ -1,0 +1,140 @@
+"""Values recorded in audit leaves: stamps, commitments, fields, bodies, intents, outcomes.
+
+Commitments are 32 bytes and are the only form in which anything derived from a message's
+values enters a leaf; :mod:`proxy.audit.leaves` encodes these records.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+COMMITMENT_SIZE = 32
+
+
+def rfc3339(moment: datetime) -> str:
+    """Format an aware datetime as RFC 3339 UTC with microseconds, e.g. ``…T08:06:35.000123Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("expected an aware datetime, got a naive one")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """When and on which replica a leaf was made."""
+
+    time: datetime
+    replica: str
+
+    @classmethod
+    def now(cls, replica: str) -> Stamp:
+        """A stamp for the current time."""
+        return cls(datetime.now(UTC), replica)
+
+
+def commit_value(key: bytes, path: str, value: str | bytes) -> bytes:
+    """Keyed commitment of a removed value: HMAC-SHA256(key, path || 0x00 || value).
+
+    Keyed, because an unkeyed hash of a small-domain value (a phone number) is brute-forced in
+    seconds; the path is bound in so that one value under two paths commits differently.
+    """
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return hmac.new(key, path.encode("utf-8") + b"\x00" + raw, hashlib.sha256).digest()
+
+
+def commit_bytes(salt: bytes, data: bytes) -> bytes:
+    """Salted commitment of forwarded bytes: SHA-256(salt || data); (salt, data) opens it."""
+    return hashlib.sha256(salt + data).digest()
+
+
+def b64_commitment(commitment: bytes) -> str:
+    """Base64 of a commitment, refusing anything that is not exactly 32 bytes."""
+    if len(commitment) != COMMITMENT_SIZE:
+        raise ValueError(
+            f"expected a {COMMITMENT_SIZE}-byte commitment, got {len(commitment)} bytes"
+        )
+    return base64.b64encode(commitment).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRecord:
+    """What a rule did to one field: path, rule id, action, commitment of the removed value."""
+
+    path: str
+    rule: str
+    action: str
+    commitment: bytes
+    token_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The leaf's JSON object for this field (``token_id`` only when one was issued)."""
+        out: dict[str, Any] = {"path": self.path, "rule": self.rule, "action": self.action}
+        out["commitment"] = b64_commitment(self.commitment)
+        if self.token_id is not None:
+            out["token_id"] = self.token_id
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRecord:
+    """A body as recorded: its length, a commitment of it, the id of its sealed copy if kept."""
+
+    length: int
+    commitment: bytes
+    sealed_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The leaf's JSON object for this body."""
+        return {
+            "length": self.length,
+            "commitment": b64_commitment(self.commitment),
+            "sealed_id": self.sealed_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """What was called: the method and a path template (REST) or a SOAP action."""
+
+    method: str
+    template: str | None = None
+    soap_action: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The leaf's JSON object, without the parts that do not apply."""
+        out: dict[str, Any] = {"method": self.method}
+        if self.template is not None:
+            out["path"] = self.template
+        if self.soap_action is not None:
+            out["action"] = self.soap_action
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """What is about to be forwarded; ``order_ref`` is a keyed commitment, never the reference."""
+
+    request_id: str
+    route: str
+    direction: str
+    operation: Operation
+    partner: str | None
+    order_ref: bytes | None
+    policy_hash: str | None
+    body: BodyRecord
+    fields: tuple[FieldRecord, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a forwarded message ended: status, a commitment of the response, timing, error code."""
+
+    intent_id: str
+    status: int | None
+    response: BodyRecord | None = None
+    upstream_ms: float | None = None
+    error: str | None = None

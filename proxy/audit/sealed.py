@@ -1,0 +1,178 @@
+"""Sealed copies: the exact forwarded bytes, AES-256-GCM encrypted under a key per period.
+
+Each retention period (a calendar month, ``YYYY-MM``) has a random 256-bit data key, stored
+only wrapped (AES-256-GCM, the period as associated data) under a key derived from the proxy's
+secret (``KeyMaterial.derive("sealed")``). A copy's plaintext is ``salt || bytes``: the salt of
+the intent's body commitment lives only inside the ciphertext, so destroying the period's data
+key (crypto-shredding) destroys both the bytes and the means to open the commitment, while the
+log, which holds only the commitment, still verifies. The associated data binds each copy to
+its id and period, so a copy moved under another id or period no longer opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from proxy.audit.batch import SealedCopy
+from proxy.audit.records import BodyRecord, commit_bytes
+
+SALT_SIZE = 32
+_NONCE_SIZE = 12
+
+
+class SealedError(Exception):
+    """A sealed copy or data key does not open (missing, tampered or moved)."""
+
+
+class Shredded(SealedError):
+    """The data key of the copy's period was destroyed: the copy is unreadable for good."""
+
+
+def period_of(moment: datetime) -> str:
+    """The retention period (``YYYY-MM``, UTC month) of a moment."""
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def period_end(period: str) -> date:
+    """The first day after a period."""
+    year, month = (int(part) for part in period.split("-"))
+    return date(year + month // 12, month % 12 + 1, 1)
+
+
+def periods_before(periods: Iterable[str], before: date) -> list[str]:
+    """The periods that end on or before ``before``, i.e. lie wholly before that date."""
+    return sorted(p for p in periods if period_end(p) <= before)
+
+
+def _key_aad(period: str) -> bytes:
+    return b"civetta/data-key/v1\x00" + period.encode("ascii")
+
+
+def _copy_aad(sealed_id: str, period: str) -> bytes:
+    return b"civetta/sealed/v1\x00" + sealed_id.encode("ascii") + b"\x00" + period.encode("ascii")
+
+
+def wrap_data_key(wrapping_key: bytes, period: str, data_key: bytes) -> bytes:
+    """Encrypt a data key for storage: ``nonce || AES-GCM(data key)``, bound to its period."""
+    nonce = os.urandom(_NONCE_SIZE)
+    return nonce + AESGCM(wrapping_key).encrypt(nonce, data_key, _key_aad(period))
+
+
+def unwrap_data_key(wrapping_key: bytes, period: str, wrapped: bytes) -> bytes:
+    """Decrypt a stored data key; SealedError when it was altered or belongs to another period."""
+    try:
+        return AESGCM(wrapping_key).decrypt(
+            wrapped[:_NONCE_SIZE], wrapped[_NONCE_SIZE:], _key_aad(period)
+        )
+    except InvalidTag as exc:
+        raise SealedError(
+            "expected a data key wrapped for this period, got one that does not open"
+        ) from exc
+
+
+def seal_bytes(
+    data_key: bytes, sealed_id: str, period: str, data: bytes
+) -> tuple[SealedCopy, bytes]:
+    """Encrypt ``salt || data`` with a fresh salt; return the copy and the salt."""
+    salt = secrets.token_bytes(SALT_SIZE)
+    nonce = os.urandom(_NONCE_SIZE)
+    ciphertext = AESGCM(data_key).encrypt(nonce, salt + data, _copy_aad(sealed_id, period))
+    return SealedCopy(sealed_id, period, nonce, ciphertext), salt
+
+
+def open_sealed(copy: SealedCopy, data_key: bytes) -> tuple[bytes, bytes]:
+    """Decrypt a copy; return ``(salt, bytes)``, the opening of the intent's body commitment."""
+    try:
+        plain = AESGCM(data_key).decrypt(
+            copy.nonce, copy.ciphertext, _copy_aad(copy.sealed_id, copy.period)
+        )
+    except InvalidTag as exc:
+        raise SealedError("expected a sealed copy that opens, got one altered or moved") from exc
+    return plain[:SALT_SIZE], plain[SALT_SIZE:]
+
+
+@dataclass(frozen=True, slots=True)
+class Sealing:
+    """One sealed body: the copy to store with the intent, and what the intent records."""
+
+    copy: SealedCopy
+    salt: bytes
+    commitment: bytes
+    length: int
+
+    @property
+    def sealed_id(self) -> str:
+        """The copy's id, cited by the intent."""
+        return self.copy.sealed_id
+
+    @property
+    def body(self) -> BodyRecord:
+        """The intent's ``body`` record: length, salted commitment, sealed id."""
+        return BodyRecord(self.length, self.commitment, self.copy.sealed_id)
+
+
+class KeyStore(Protocol):
+    """The part of the Store that the vault uses."""
+
+    async def data_key(self, period: str) -> bytes | None:
+        """The wrapped data key of a period, or None."""
+
+    async def put_data_key(self, period: str, wrapped: bytes) -> bytes:
+        """Store a wrapped key unless the period has one; return the stored key."""
+
+    async def sealed(self, sealed_id: str) -> SealedCopy | None:
+        """A stored copy."""
+
+
+class Vault:
+    """Seals bodies under the current period's data key and opens stored copies."""
+
+    def __init__(self, store: KeyStore, wrapping_key: bytes, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._wrapping_key = wrapping_key
+        self._clock = clock
+        # Only the current period's key is cached (for sealing); shredding refuses the current
+        # period, so a cached key is never one another replica has destroyed.
+        self._current: tuple[str, bytes] | None = None
+        self._lock = asyncio.Lock()
+
+    async def _key_for_sealing(self, period: str) -> bytes:
+        async with self._lock:
+            if self._current is not None and self._current[0] == period:
+                return self._current[1]
+            wrapped = await self._store.data_key(period)
+            if wrapped is None:
+                fresh = wrap_data_key(
+                    self._wrapping_key, period, AESGCM.generate_key(bit_length=256)
+                )
+                # Another replica may have created the key first: use whichever was stored.
+                wrapped = await self._store.put_data_key(period, fresh)
+            key = unwrap_data_key(self._wrapping_key, period, wrapped)
+            self._current = (period, key)
+            return key
+
+    async def seal(self, data: bytes) -> Sealing:
+        """Seal ``data`` under the current period's key (created durably on first use)."""
+        period = period_of(self._clock())
+        key = await self._key_for_sealing(period)
+        copy, salt = seal_bytes(key, secrets.token_hex(16), period, data)
+        return Sealing(copy, salt, commit_bytes(salt, data), len(data))
+
+    async def open(self, sealed_id: str) -> tuple[bytes, bytes]:
+        """Open a stored copy: ``(salt, bytes)``; Shredded once its period's key is gone."""
+        copy = await self._store.sealed(sealed_id)
+        if copy is None:
+            raise SealedError("expected a stored sealed copy, got none for this id")
+        wrapped = await self._store.data_key(copy.period)
+        if wrapped is None:
+            raise Shredded(f"expected the data key of period {copy.period}, got none (shredded)")
+        return open_sealed(copy, unwrap_data_key(self._wrapping_key, copy.period, wrapped))

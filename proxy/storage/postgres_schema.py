@@ -1,0 +1,63 @@
+"""PostgreSQL schema: numbered migrations, applied under an advisory lock.
+
+The tables mirror SQLite's (``proxy.storage.sqlite_schema``) with PostgreSQL types. Replicas
+that start together serialise on the advisory lock, and each re-reads the version under it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE subscription (
+        id TEXT PRIMARY KEY, route TEXT NOT NULL, callback TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL, upstream_id TEXT
+    );
+    """,
+    """
+    CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        size BIGINT NOT NULL, root BYTEA NOT NULL, frontier BYTEA NOT NULL
+    );
+    INSERT INTO audit_head (id, size, root, frontier)
+        VALUES (1, 0, sha256(''::bytea), ''::bytea);
+    CREATE TABLE audit_leaf (idx BIGINT PRIMARY KEY, data BYTEA NOT NULL, hash BYTEA NOT NULL);
+    CREATE TABLE audit_node (
+        level INTEGER NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,
+        PRIMARY KEY (level, idx)
+    );
+    CREATE TABLE audit_checkpoint (size BIGINT PRIMARY KEY, note BYTEA NOT NULL);
+    CREATE TABLE audit_pending (
+        intent_id TEXT PRIMARY KEY, replica TEXT NOT NULL, idx BIGINT NOT NULL
+    );
+    CREATE INDEX audit_pending_replica ON audit_pending (replica, idx);
+    CREATE TABLE audit_sealed (
+        id TEXT PRIMARY KEY, period TEXT NOT NULL, nonce BYTEA NOT NULL, ciphertext BYTEA NOT NULL
+    );
+    CREATE TABLE audit_data_key (period TEXT PRIMARY KEY, wrapped BYTEA NOT NULL);
+    """,
+)
+
+#: Any fixed 64-bit number, shared by every civetta process migrating the same database.
+_MIGRATION_LOCK = 0x63697665747461
+
+
+async def migrate(conn: Any) -> int:
+    """Apply the migrations the database lacks; return the schema version."""
+    while True:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            version = 0
+            if await conn.fetchval("SELECT to_regclass('meta') IS NOT NULL"):
+                value = await conn.fetchval("SELECT value FROM meta WHERE key = 'schema_version'")
+                version = int(value) if value is not None else 0
+            if version >= len(MIGRATIONS):
+                return version
+            await conn.execute(MIGRATIONS[version])
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', $1) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                str(version + 1),
+            )

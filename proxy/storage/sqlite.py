@@ -1,0 +1,170 @@
+"""The embedded default store: SQLite in WAL mode with ``synchronous=FULL``.
+
+Two connections, each on its own thread: a writer, through which every write goes as one
+committed ``BEGIN IMMEDIATE`` transaction (a whole audit batch is one call), and a reader, so
+that the verifier, proofs and readiness checks never queue behind an fsync. WAL lets the reader
+see every committed write without blocking the writer. Schema changes are the numbered
+migrations in :data:`MIGRATIONS`, recorded in ``meta``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from proxy.audit.batch import (
+    Batch,
+    BatchResult,
+    Head,
+    Leaf,
+    PendingIntent,
+    SealedCopy,
+    StoredCheckpoint,
+)
+from proxy.audit.merkle import NodeId
+from proxy.storage import sqlite_audit as sql
+from proxy.storage.base import Subscription, batch_failures
+from proxy.storage.sqlite_schema import MIGRATIONS, migrate
+from proxy.storage.sqlite_worker import Worker
+
+__all__ = ["MIGRATIONS", "SqliteStore"]
+
+
+def _write(conn: sqlite3.Connection, statement: str, params: tuple[object, ...]) -> int:
+    conn.execute("BEGIN IMMEDIATE")
+    cur = conn.execute(statement, params)
+    conn.execute("COMMIT")
+    return cur.rowcount
+
+
+def _one(
+    conn: sqlite3.Connection, statement: str, params: tuple[object, ...]
+) -> tuple[object, ...] | None:
+    row: tuple[object, ...] | None = conn.execute(statement, params).fetchone()
+    return row
+
+
+class SqliteStore:
+    """SQLite behind the Store protocol."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self._writer = Worker(self.path, "writer")
+        self._reader = Worker(self.path, "reader")
+
+    async def open(self) -> None:
+        """Create the directory (0700), connect both threads, set pragmas, migrate."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        await self._writer.start()
+        try:
+            await self._writer.call(migrate)
+            os.chmod(self.path, 0o600)
+            await self._reader.start()
+        except BaseException:
+            await self._writer.close()
+            raise
+
+    async def close(self) -> None:
+        """Close both connections."""
+        await self._reader.close()
+        await self._writer.close()
+
+    async def ping(self) -> None:
+        """See :class:`~proxy.storage.base.Store`."""
+        await self._reader.call(_one, "SELECT 1", ())
+
+    async def get_meta(self, key: str) -> str | None:
+        """See :class:`~proxy.storage.base.Store`."""
+        row = await self._reader.call(_one, "SELECT value FROM meta WHERE key = ?", (key,))
+        return str(row[0]) if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """See :class:`~proxy.storage.base.Store`."""
+        await self._writer.call(
+            _write,
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    async def put_subscription(self, sub: Subscription) -> None:
+        """See :class:`~proxy.storage.base.Store`."""
+        await self._writer.call(
+            _write,
+            "INSERT OR REPLACE INTO subscription(id, route, callback, created, upstream_id) "
+            "VALUES(?, ?, ?, ?, ?)",
+            (sub.id, sub.route, sub.callback, sub.created, sub.upstream_id),
+        )
+
+    async def get_subscription(self, sub_id: str) -> Subscription | None:
+        """See :class:`~proxy.storage.base.Store`."""
+        row = await self._reader.call(
+            _one,
+            "SELECT id, route, callback, created, upstream_id FROM subscription WHERE id = ?",
+            (sub_id,),
+        )
+        if row is None:
+            return None
+        upstream = None if row[4] is None else str(row[4])
+        return Subscription(str(row[0]), str(row[1]), str(row[2]), float(str(row[3])), upstream)
+
+    async def set_subscription_upstream_id(self, sub_id: str, upstream_id: str) -> None:
+        """See :class:`~proxy.storage.base.Store`."""
+        await self._writer.call(
+            _write, "UPDATE subscription SET upstream_id = ? WHERE id = ?", (upstream_id, sub_id)
+        )
+
+    async def delete_subscription(self, sub_id: str) -> bool:
+        """See :class:`~proxy.storage.base.Store`."""
+        return (
+            await self._writer.call(_write, "DELETE FROM subscription WHERE id = ?", (sub_id,)) > 0
+        )
+
+    async def append_batch(self, batch: Batch) -> BatchResult:
+        """See :class:`~proxy.storage.base.Store`."""
+        with batch_failures():
+            return await self._writer.call(sql.append_batch, batch)
+
+    async def head(self) -> Head:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sql.read_head)
+
+    async def leaves(self, start: int, end: int) -> list[Leaf]:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sql.read_leaves, start, end)
+
+    async def nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sql.read_nodes, ids)
+
+    async def checkpoints(
+        self, after_size: int | None = None, limit: int | None = None
+    ) -> list[StoredCheckpoint]:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sql.read_checkpoints, after_size, limit)
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sql.read_latest_checkpoint)
+
+    async def pending_intents(self, replica: str | None = None) -> list[PendingIntent]:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sql.read_pending, replica)
+
+    async def sealed(self, sealed_id: str) -> SealedCopy | None:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sql.read_sealed, sealed_id)
+
+    async def data_key(self, period: str) -> bytes | None:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sql.read_data_key, period)
+
+    async def put_data_key(self, period: str, wrapped: bytes) -> bytes:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._writer.call(sql.put_data_key, period, wrapped)
+
+    async def data_key_periods(self) -> list[str]:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sql.read_data_key_periods)
