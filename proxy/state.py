@@ -1,0 +1,76 @@
+"""The objects a running proxy shares between its listeners, and their lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from proxy.audit.log import AuditLog, AuditSettings
+from proxy.config import Config, Direction
+from proxy.keys import KeyMaterial, load_keys
+from proxy.logs import get_logger
+from proxy.metrics import Metrics
+from proxy.routing import Router
+from proxy.storage import Store, open_store
+from proxy.upstream import Upstream
+
+
+@dataclass(slots=True)
+class ProxyState:
+    """Everything the handlers of all three listeners share."""
+
+    config: Config
+    store: Store
+    keys: KeyMaterial
+    audit: AuditLog
+    upstreams: dict[str, Upstream]
+    routers: dict[Direction, Router]
+    metrics: Metrics = field(default_factory=Metrics.create)
+    log: Any = field(default_factory=get_logger)
+    #: False while starting, while draining and when refusing traffic.
+    ready: bool = False
+    draining: bool = False
+    in_flight: int = 0
+
+
+@asynccontextmanager
+async def open_state(
+    config: Config, store: Store | None = None, audit: AuditSettings | None = None
+) -> AsyncIterator[ProxyState]:
+    """Load keys, open the store, start the audit log, open the upstream pools; close on exit.
+
+    A log that fails its start-up check (rollback, tampering, store down) raises here: the
+    proxy never becomes ready.
+    """
+    keys = load_keys(config.keys_dir, config.generate_keys)
+    store = store if store is not None else open_store(config.storage_url)
+    await store.open()
+    audit_log = AuditLog(store, keys, audit if audit is not None else AuditSettings())
+    try:
+        await audit_log.start()
+    except BaseException:
+        await audit_log.stop()
+        await store.close()
+        raise
+    upstreams = {r.name: Upstream(r, config.limits.max_response_bytes) for r in config.routes}
+    state = ProxyState(
+        config=config,
+        store=store,
+        keys=keys,
+        audit=audit_log,
+        upstreams=upstreams,
+        routers={d: Router(config.routes_for(d)) for d in Direction},
+    )
+    for name in keys.generated:
+        state.log.info("key_generated", file=name)
+    try:
+        yield state
+    finally:
+        state.ready = False
+        for upstream in upstreams.values():
+            await upstream.close()
+        # Drain the writer first: every queued append is committed before the store closes.
+        await audit_log.stop()
+        await store.close()
