@@ -139,14 +139,15 @@ def intent(stamp: Stamp, intent_id: str, record: Intent) -> bytes:
 def outcome(stamp: Stamp, record: Outcome) -> bytes:
     """The one outcome of an intent."""
     response = None if record.response is None else record.response.to_json()
-    ms = None if record.upstream_ms is None else round(record.upstream_ms, 3)
+    # Whole microseconds: JSON floats have no single obvious encoding, integers do.
+    us = None if record.upstream_ms is None else round(record.upstream_ms * 1000)
     return build(
         "outcome",
         stamp,
         intent_id=record.intent_id,
         status=record.status,
         response=response,
-        upstream_ms=ms,
+        upstream_us=us,
         error=record.error,
     )
 
