@@ -1,0 +1,252 @@
+"""The verifier's walk through the leaves: the state that :func:`verify_log` drives.
+
+Kept apart from :mod:`proxy.audit.verify` so that each step stays small; see that module's
+docstring for the order of the steps and the reasons behind them.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+
+from proxy.audit.merkle import CompactRange, leaf_hash
+from proxy.audit.trust import TrustAnchor
+from proxy.audit.verify_canonical import CanonicalParser, NotCanonical
+from proxy.audit.verify_checkpoints import (
+    Pending,
+    check_signature,
+    compare_roots,
+    index_checkpoints,
+)
+from proxy.audit.verify_keys import KeyChainError, KeySchedule
+from proxy.audit.verify_report import Failure, FailureClass, FailureLog
+from proxy.audit.verify_sealed import SealedAudit
+from proxy.audit.verify_semantics import Semantics
+from proxy.audit.verify_source import LogSource, SealedChecker, SourceLeaf
+
+#: In canonical JSON a key leaf holds exactly these bytes (a string value cannot: its quotes
+#: would be escaped), so the prefix of an incremental run parses only the leaves that do.
+_KEY_MARK = b'"type":"key"'
+_KEY_TYPES = ("log_init", "key")
+
+
+class Walk:
+    """Everything a verification run accumulates."""
+
+    def __init__(
+        self,
+        anchor: TrustAnchor,
+        grace_s: float,
+        incremental: bool,
+        sealed: SealedChecker | None,
+    ) -> None:
+        self.anchor = anchor
+        self.schedule = KeySchedule(anchor)
+        self.semantics = Semantics(incremental=incremental, grace_s=grace_s)
+        self.failures = FailureLog()
+        self.sealed = SealedAudit(sealed)
+        self.hashed = 0
+        self.checkpoints_verified = 0
+        self._parser = CanonicalParser()
+        self._cr = CompactRange()
+        self._by_size: dict[int, list[Pending]] = {}
+        self._sizes: list[int] = []
+        self._next = 0  # position in _sizes of the next checkpoint size to reach
+        self._broken_at: int | None = None  # first missing entry: later roots are unknowable
+        self._last_good = 0  # size of the last checkpoint whose root matched
+        self._last_signed = 0  # size of the last stored checkpoint whose signature was checked
+        self._skipped = 0
+        self._end = 0
+
+    def _add(self, failures: Sequence[Failure] | Failure | None) -> None:
+        if isinstance(failures, Failure):
+            self.failures.add(failures)
+        elif failures:
+            for f in failures:
+                self.failures.add(f)
+
+    def index(self, notes: Sequence[bytes], held: Pending | None) -> None:
+        """Group the stored checkpoints (and the held one) by size."""
+        self._by_size, failures = index_checkpoints(notes, self.anchor.origin)
+        self._add(failures)
+        if held is not None and held.checkpoint.size > 0:
+            self._by_size.setdefault(held.checkpoint.size, []).append(held)
+        self._sizes = sorted(self._by_size)
+
+    async def prefix(self, source: LogSource, held: Pending, chunk: int) -> None:
+        """Incremental runs: re-hash entries before the held checkpoint; learn their keys."""
+        size = held.checkpoint.size
+        cr = CompactRange()
+        for begin in range(0, size, chunk):
+            for leaf in await source.leaves(begin, min(begin + chunk, size)):
+                if leaf.index != cr.size:
+                    self._add(_missing(cr.size, max(leaf.index, cr.size + 1)))
+                    self._broken_at = cr.size
+                    return
+                h = leaf_hash(leaf.data)
+                if leaf.stored_hash is not None and leaf.stored_hash != h:
+                    self._add(_leaf_hash(leaf.index, None))
+                cr.append(h)
+                if leaf.index == 0 or _KEY_MARK in leaf.data:
+                    self._learn(leaf.index, leaf.data)
+        if cr.size != size:
+            self._add(_missing(cr.size, size))
+            self._broken_at = cr.size
+            return
+        self._cr = cr
+        # Rotations published before the held size were checked by an earlier run.
+        self.schedule.publish_unchecked([s for s in self._sizes if s <= size])
+        self._skipped = bisect.bisect_left(self._sizes, size)
+        self._next = self._skipped
+        self._last_good = self._last_signed = size
+
+    def _learn(self, index: int, data: bytes) -> None:
+        try:
+            value = self._parser.parse(data)
+        except NotCanonical as exc:
+            self._add(Failure(FailureClass.SEMANTICS, "canonical", str(exc), index))
+            return
+        if isinstance(value, dict) and value.get("type") in _KEY_TYPES:
+            try:
+                self.schedule.apply(index, value)
+            except KeyChainError as exc:
+                self._add(Failure(FailureClass.SIGNATURE, exc.check, str(exc), index))
+
+    async def leaves(self, source: LogSource, start: int, size: int, chunk: int) -> int:
+        """Walk entries ``[start, size)``; return where the stored entries really end."""
+        self._reach(start)
+        expected = start
+        for begin in range(start, size, chunk):
+            for leaf in await source.leaves(begin, min(begin + chunk, size)):
+                if leaf.index < expected:
+                    self._add(
+                        Failure(
+                            FailureClass.LEAF,
+                            "leaf_order",
+                            "expected entries in index order, got a repeated index",
+                            leaf.index,
+                        )
+                    )
+                    continue
+                if leaf.index > expected:
+                    self._add(_missing(expected, leaf.index))
+                    if self._broken_at is None:
+                        self._broken_at = expected
+                self._leaf(leaf)
+                expected = leaf.index + 1
+            if self.sealed.full:
+                self._add(await self.sealed.flush())
+        return expected
+
+    def _leaf(self, leaf: SourceLeaf) -> None:
+        index = leaf.index
+        h = leaf_hash(leaf.data)
+        self.hashed += 1
+        value: object = None
+        try:
+            value = self._parser.parse(leaf.data)
+        except NotCanonical as exc:
+            self._add(Failure(FailureClass.SEMANTICS, "canonical", str(exc), index))
+        intent_id = value.get("intent_id") if isinstance(value, dict) else None
+        iid = intent_id if isinstance(intent_id, str) else None
+        if leaf.stored_hash is not None and leaf.stored_hash != h:
+            self._add(_leaf_hash(index, iid))
+        if value is not None:
+            self._add(list(self.semantics.feed(index, value)))
+            kind = value.get("type") if isinstance(value, dict) else None
+            if kind in _KEY_TYPES and isinstance(value, dict):
+                try:
+                    self.schedule.apply(index, value)
+                except KeyChainError as exc:
+                    self._add(
+                        Failure(FailureClass.SIGNATURE, exc.check, str(exc), index, None, iid)
+                    )
+            elif kind == "intent" and iid is not None and isinstance(value, dict):
+                self.sealed.add(index, iid, value)
+        if self._broken_at is None:
+            self._cr.append(h)
+        self._reach(index + 1)
+
+    def _reach(self, size: int) -> None:
+        """Check the checkpoints of every size up to ``size`` not checked yet.
+
+        Sizes below ``size`` were skipped by a gap: their signatures are still checked.
+        """
+        while self._next < len(self._sizes) and self._sizes[self._next] <= size:
+            at = self._sizes[self._next]
+            self._next += 1
+            self._at(at, roots=at == size)
+
+    def _at(self, size: int, roots: bool) -> None:
+        pendings = self._by_size[size]
+        for p in pendings:
+            failure = check_signature(p, self.schedule, self._last_signed)
+            self._add(failure)
+            self.checkpoints_verified += failure is None and not p.held
+        if any(not p.held for p in pendings):
+            self._last_signed = size
+        if roots and self._broken_at is None:
+            failures, ok = compare_roots(pendings, self._cr.root(), self._last_good)
+            self._add(failures)
+            if ok:
+                self._last_good = size
+
+    async def finish(self, end: int, size: int) -> None:
+        """Rollbacks, open intents and shredded copies, once every entry has been read."""
+        if end < size:
+            self._add(
+                Failure(
+                    FailureClass.CONSISTENCY,
+                    "truncated",
+                    f"expected {size} entries as the head says, got {end}",
+                    end,
+                    size,
+                )
+            )
+        for at in self._sizes[self._next :]:
+            for p in self._by_size[at]:
+                self._add(check_signature(p, self.schedule, self._last_signed))
+                what = "held elsewhere" if p.held else "stored"
+                self._add(
+                    Failure(
+                        FailureClass.CONSISTENCY,
+                        "rollback",
+                        f"expected at least {at} entries (checkpoint {what}), got {end}",
+                        end,
+                        at,
+                        None,
+                        at,
+                    )
+                )
+        self._add(list(self.semantics.finish()))
+        self._add(await self.sealed.flush())
+        self._add(self.sealed.finish(self.semantics.erased))
+        self._end = end
+
+    def counts(self) -> dict[str, int]:
+        """Leaf types and bookkeeping figures for the report."""
+        out = dict(self.semantics.counts)
+        out["checkpoints_skipped"] = self._skipped
+        out["uncovered_entries"] = max(0, self._end - self._last_signed)
+        if self.semantics.earlier_intents:
+            out["outcomes_of_earlier_intents"] = self.semantics.earlier_intents
+        out["sealed_checked"] = self.sealed.checked
+        out["sealed_shredded"] = self.sealed.shredded
+        return out
+
+
+def _missing(first: int, end: int) -> Failure:
+    return Failure(
+        FailureClass.LEAF, "missing_leaf", "expected a stored entry, got none", first, end
+    )
+
+
+def _leaf_hash(index: int, intent_id: str | None) -> Failure:
+    return Failure(
+        FailureClass.LEAF,
+        "leaf_hash",
+        "expected the stored bytes to hash to the stored leaf hash, got another hash",
+        index,
+        None,
+        intent_id,
+    )
