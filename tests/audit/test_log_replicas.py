@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -69,7 +70,7 @@ async def test_two_processes_share_one_consistent_log(pg_url: str, tmp_path: Pat
                 assert leaves[index]["replica"] == report["replica"] and size > index
         assert all(report["batches"] < 600 for report in reports)  # batching happened
         writers = [leaf["replica"] for leaf in leaves[2:]]
-        switches = sum(a != b for a, b in zip(writers, writers[1:], strict=False))
+        switches = sum(a != b for a, b in itertools.pairwise(writers))
         assert switches >= 4, "the replicas did not append concurrently"
         latest = await store.latest_checkpoint()
         assert latest is not None
