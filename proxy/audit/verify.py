@@ -78,6 +78,7 @@ async def verify_log(
         failures=walk.failures.failures,
         failure_counts=walk.failures.counts,
         counts=walk.counts(),
+        types=dict(walk.semantics.counts),
         keys=tuple(walk.schedule.to_json()),
         seconds=time.perf_counter() - started,
     )

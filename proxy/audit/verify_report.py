@@ -94,8 +94,9 @@ def _first(failures: Sequence[Failure]) -> Failure | None:
         return None
     cls = min(f.cls for f in failures)
     same = [f for f in failures if f.cls == cls]
-    # Within the deciding class, the earliest entry; failures without an entry come last.
-    return min(same, key=lambda f: (f.index is None, f.index or 0))
+    # Within the deciding class, the earliest entry (failures without one last), and among
+    # failures at one entry the one that names an intent.
+    return min(same, key=lambda f: (f.index is None, f.index or 0, f.intent_id is None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class Report:
     failures: tuple[Failure, ...]
     failure_counts: Mapping[str, int]
     counts: Mapping[str, int] = field(default_factory=dict)
+    types: Mapping[str, int] = field(default_factory=dict)
     keys: tuple[Mapping[str, object], ...] = ()
     seconds: float = 0.0
 
@@ -143,6 +145,7 @@ class Report:
             "leaves_verified": self.leaves_verified,
             "checkpoints_verified": self.checkpoints_verified,
             "counts": dict(sorted(self.counts.items())),
+            "types": dict(sorted(self.types.items())),
             "keys": [dict(k) for k in self.keys],
             "failure_counts": dict(sorted(self.failure_counts.items())),
             "first_failure": None if first is None else first.to_json(),
@@ -164,6 +167,10 @@ class Report:
             f"  {span}: {self.leaves_verified} leaves re-hashed, "
             f"{self.checkpoints_verified} checkpoints verified in {self.seconds:.2f} s"
         )
+        if self.types:
+            lines.append(
+                "  leaves: " + ", ".join(f"{k} {v}" for k, v in sorted(self.types.items()))
+            )
         if self.counts:
             lines.append("  " + ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())))
         if not self.ok:

@@ -49,7 +49,10 @@ class Semantics:
         self._closed: set[str] = set()
         self._latest = ""
         self.erased: set[str] = set()
+        #: Leaves per type.
         self.counts: dict[str, int] = {}
+        #: Intents without outcome but within the grace period (set by ``finish``).
+        self.pending = 0
         #: Outcomes (incremental runs only) whose intent lies before the starting size.
         self.earlier_intents = 0
 
@@ -136,7 +139,7 @@ class Semantics:
                 "expected an outcome or recovery for this intent, got none",
                 iid,
             )
-        self.counts["pending_intents"] = pending
+        self.pending = pending
 
 
 def _common(leaf: Mapping[str, object]) -> str | None:

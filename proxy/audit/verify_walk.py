@@ -98,7 +98,6 @@ class Walk:
         self.schedule.publish_unchecked([s for s in self._sizes if s <= size])
         self._skipped = bisect.bisect_left(self._sizes, size)
         self._next = self._skipped
-        self._last_good = self._last_signed = size
 
     def _learn(self, index: int, data: bytes) -> None:
         try:
@@ -224,8 +223,8 @@ class Walk:
         self._end = end
 
     def counts(self) -> dict[str, int]:
-        """Leaf types and bookkeeping figures for the report."""
-        out = dict(self.semantics.counts)
+        """Bookkeeping figures for the report (leaf types are in ``semantics.counts``)."""
+        out = {"pending_intents": self.semantics.pending}
         out["checkpoints_skipped"] = self._skipped
         out["uncovered_entries"] = max(0, self._end - self._last_signed)
         if self.semantics.earlier_intents:
