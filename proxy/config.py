@@ -121,6 +121,21 @@ class SandboxConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditConfig:
+    """The audit log's name, this replica's name and the group-commit tuning."""
+
+    #: False only for benchmarks and development: it breaks "nothing unlogged leaves".
+    enabled: bool = True
+    origin: str = "civetta.local/audit-log"
+    replica: str = "replica-1"
+    linger_ms: float = 2.0
+    max_batch: int = 256
+    commit_timeout_s: float = 10.0
+    #: A checkpoint held elsewhere (e.g. by a witness): start-up refuses a log behind it.
+    checkpoint_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration, validated."""
 
@@ -137,6 +152,7 @@ class Config:
     log_format: str = "json"
     shutdown_timeout_s: float = 15.0
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     def routes_for(self, direction: Direction) -> tuple[Route, ...]:
         """Routes served on the listener of ``direction``, longest prefix first."""
@@ -268,6 +284,21 @@ def _build(src: Source, base: Path) -> Config:
             f"{src.where(('storage', 'url'))}: expected a sqlite://, postgresql:// or memory:// URL"
         )
     logging_raw = data.get("logging", {})
+    au = data.get("audit", {})
+    audit_default = AuditConfig()
+    audit = AuditConfig(
+        enabled=bool(au.get("enabled", True)),
+        origin=au.get("origin", audit_default.origin),
+        replica=au.get("replica", audit_default.replica),
+        linger_ms=float(au.get("linger_ms", 2.0)),
+        max_batch=int(au.get("max_batch", 256)),
+        commit_timeout_s=float(au.get("commit_timeout_s", 10.0)),
+        checkpoint_file=file_path(
+            au["checkpoint_file"], ("audit", "checkpoint_file"), must_exist=False
+        )
+        if "checkpoint_file" in au
+        else None,
+    )
     if errors:
         raise ConfigError(errors)
     return Config(
@@ -284,6 +315,7 @@ def _build(src: Source, base: Path) -> Config:
         log_format=logging_raw.get("format", "json"),
         shutdown_timeout_s=float(data.get("shutdown_timeout_s", 15.0)),
         sandbox=sandbox,
+        audit=audit,
     )
 
 

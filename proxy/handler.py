@@ -13,9 +13,11 @@ import time
 from aiohttp import web
 from multidict import CIMultiDict
 
+from proxy.audit.records import Operation
 from proxy.config import Direction, Route
 from proxy.errors import BodyError, BodyTooLarge, CivettaError, NotReady
 from proxy.headers import REQUEST_ID, end_to_end, request_id_of
+from proxy.journal import Disclosure, record_intent, record_outcome
 from proxy.message import parse_message
 from proxy.replies import error_response
 from proxy.state import ProxyState
@@ -59,12 +61,28 @@ class Handler:
             outgoing = wire
             headers = end_to_end(request.headers)
             headers[REQUEST_ID] = request_id
-            # 7. Audit intent (see proxy.audit): durable before any byte leaves.
-            # 8. Forward exactly those bytes, once.
-            upstream = await state.upstreams[route.name].forward(
-                request.method, raw_path, request.rel_url.raw_query_string, headers, outgoing
+            # 7. Audit intent: durable under a signed checkpoint before any byte leaves.
+            disclosure = Disclosure(
+                request_id=request_id,
+                route=route.name,
+                direction=self.direction.value,
+                operation=Operation(
+                    request.method, route.path_prefix, request.headers.get("SOAPAction")
+                ),
             )
+            intent_id = await record_intent(state, disclosure, outgoing)
+            # 8. Forward exactly those bytes, once.
+            try:
+                upstream = await state.upstreams[route.name].forward(
+                    request.method, raw_path, request.rel_url.raw_query_string, headers, outgoing
+                )
+            except CivettaError as err:
+                await record_outcome(state, intent_id, None, None, None, err.code)
+                raise
             # 9. Relay the answer (the way back: restore tokens, audit the outcome).
+            await record_outcome(
+                state, intent_id, upstream.status, upstream.body, upstream.elapsed_s
+            )
             response = _relay(upstream, request_id)
             self._completed(
                 request,

@@ -35,6 +35,19 @@ class ProxyState:
     in_flight: int = 0
 
 
+def audit_settings(config: Config) -> AuditSettings:
+    """The audit log's settings from the configuration's ``audit:`` section."""
+    a = config.audit
+    return AuditSettings(
+        origin=a.origin,
+        replica=a.replica,
+        linger_s=a.linger_ms / 1000.0,
+        max_batch=a.max_batch,
+        commit_timeout_s=a.commit_timeout_s,
+        checkpoint_file=a.checkpoint_file,
+    )
+
+
 @asynccontextmanager
 async def open_state(
     config: Config, store: Store | None = None, audit: AuditSettings | None = None
@@ -47,7 +60,7 @@ async def open_state(
     keys = load_keys(config.keys_dir, config.generate_keys)
     store = store if store is not None else open_store(config.storage_url)
     await store.open()
-    audit_log = AuditLog(store, keys, audit if audit is not None else AuditSettings())
+    audit_log = AuditLog(store, keys, audit if audit is not None else audit_settings(config))
     try:
         await audit_log.start()
     except BaseException:

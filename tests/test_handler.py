@@ -13,8 +13,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from proxy.audit.batch import Batch, BatchResult, Leaf
 from proxy.config import Protocol
 from proxy.replies import ERROR_HEADER
+from proxy.storage import StoreError
+from proxy.storage.memory import MemoryStore
 from proxy.testing import StartedProxy, config, route, started_app, started_proxy
 
 SOAP11 = (
@@ -337,3 +340,85 @@ async def test_graceful_stop_drains_in_flight(
         assert resp.status == 200
         resp.release()
         await stopping
+
+
+class FailingStore(MemoryStore):
+    """A store whose audit appends fail after start-up, as a full disk or lost database would."""
+
+    failing = False
+
+    async def append_batch(self, batch: Batch) -> BatchResult:
+        if self.failing:
+            raise StoreError("expected a committed batch, got a simulated disk failure")
+        return await super().append_batch(batch)
+
+
+def _leaf_types(leaves: list[Leaf]) -> list[str]:
+    return [json.loads(leaf.data)["type"] for leaf in leaves]
+
+
+async def test_every_forwarded_message_has_a_durable_intent_and_one_outcome(
+    upstream: tuple[Upstream, str], tmp_path: Path
+) -> None:
+    """Intent then outcome are in the log; the intent's sealed copy opens to the exact bytes sent."""
+    fake, url = upstream
+    store = MemoryStore()
+    cfg = config(tmp_path, [route("rest", "/tmf-api/", url)])
+    body = b'{"externalId":"ORD-7"}'
+    async with (
+        started_proxy(cfg, store) as p,
+        aiohttp.ClientSession() as s,
+        s.post(
+            p.oss_url + "/tmf-api/x", data=body, headers={"Content-Type": "application/json"}
+        ) as r,
+    ):
+        assert r.status == 200
+        head = await store.head()
+        leaves = await store.leaves(0, head.size)
+        types = _leaf_types(leaves)
+        assert types[-2:] == ["intent", "outcome"]
+        intent = json.loads(leaves[-2].data)
+        outcome = json.loads(leaves[-1].data)
+        assert outcome["intent_id"] == intent["intent_id"]
+        assert outcome["status"] == 200
+        salt, opened = await p.state.audit.open_sealed(intent["body"]["sealed_id"])
+        assert opened == body == fake.seen[0][3]
+        assert b"ORD-7" not in b"".join(leaf.data for leaf in leaves)
+
+
+async def test_audit_failure_answers_503_and_sends_nothing(
+    upstream: tuple[Upstream, str], tmp_path: Path
+) -> None:
+    """If the intent cannot be made durable, the OSS gets 503 and the upstream sees nothing."""
+    fake, url = upstream
+    store = FailingStore()
+    cfg = config(tmp_path, [route("rest", "/tmf-api/", url)])
+    async with started_proxy(cfg, store) as p:
+        store.failing = True
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(
+                p.oss_url + "/tmf-api/x", data=b"{}", headers={"Content-Type": "application/json"}
+            ) as r,
+        ):
+            assert r.status == 503
+            assert r.headers[ERROR_HEADER] in {"CIVETTA-AUDIT", "CIVETTA-STORE"}
+        store.failing = False
+    assert fake.seen == []
+
+
+async def test_upstream_failure_is_recorded_as_the_outcome(tmp_path: Path) -> None:
+    """A 502 still closes its intent: the outcome carries civetta's error code and no status."""
+    store = MemoryStore()
+    cfg = config(tmp_path, [route("rest", "/tmf-api/", "http://127.0.0.1:9")])
+    async with (
+        started_proxy(cfg, store) as p,
+        aiohttp.ClientSession() as s,
+        s.get(p.oss_url + "/tmf-api/x") as r,
+    ):
+        assert r.status == 502
+    leaves = await store.leaves(0, (await store.head()).size)
+    outcome = json.loads(leaves[-1].data)
+    assert outcome["type"] == "outcome"
+    assert outcome["status"] is None
+    assert outcome["error"] == "CIVETTA-UPSTREAM-UNREACHABLE"
