@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from proxy.audit.batch import Batch, BatchResult, Leaf
+from proxy.audit.records import commit_bytes
 from proxy.config import Protocol
 from proxy.replies import ERROR_HEADER
 from proxy.storage import StoreError
@@ -383,6 +385,7 @@ async def test_every_forwarded_message_has_a_durable_intent_and_one_outcome(
         assert outcome["status"] == 200
         salt, opened = await p.state.audit.open_sealed(intent["body"]["sealed_id"])
         assert opened == body == fake.seen[0][3]
+        assert base64.b64decode(intent["body"]["commitment"]) == commit_bytes(salt, opened)
         assert b"ORD-7" not in b"".join(leaf.data for leaf in leaves)
 
 
