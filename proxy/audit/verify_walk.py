@@ -26,7 +26,7 @@ from proxy.audit.verify_source import LogSource, SealedChecker, SourceLeaf
 
 #: In canonical JSON a key leaf holds exactly these bytes (a string value cannot: its quotes
 #: would be escaped), so the prefix of an incremental run parses only the leaves that do.
-_KEY_MARK = b'"type":"key"'
+KEY_MARK = b'"type":"key"'
 _KEY_TYPES = ("log_init", "key")
 
 
@@ -87,7 +87,7 @@ class Walk:
                 if leaf.stored_hash is not None and leaf.stored_hash != h:
                     self._add(_leaf_hash(leaf.index, None))
                 cr.append(h)
-                if leaf.index == 0 or _KEY_MARK in leaf.data:
+                if leaf.index == 0 or KEY_MARK in leaf.data:
                     self._learn(leaf.index, leaf.data)
         if cr.size != size:
             self._add(_missing(cr.size, size))
