@@ -1,0 +1,3 @@
+"""Actions: one small module per bare verb, registered in :mod:`proxy.actions.registry`."""
+
+from __future__ import annotations

@@ -1,0 +1,203 @@
+"""The policy engine: document in, minimised document plus decisions out. PURE.
+
+:func:`apply` never awaits and does no I/O: the handler (step 4 of DESIGN.md §3) hands it a
+parsed body, the rules of the matched policy and a :class:`Context` (partner, order reference,
+keys, scrubber, restore mapping), and gets back an :class:`Outcome`. New tokens are returned,
+not stored; the caller persists them before forwarding (step 7).
+
+The steps, for every message:
+
+1. open the body through its adapter: JSON document or merge-patch body, JSON Patch op list,
+   XML tree or SOAP envelope (edited in place, prefixes kept);
+2. allow the partner's contacts in the output (they are meant to be there);
+3. run the structured rules in policy order (everything but ``scrub``), collecting the values
+   they remove and the values they allow;
+4. run the free-text rules, which now know every removed value: a note repeating a number that
+   a structured rule replaced loses it too;
+5. carry out deferred removals and return the document with one :class:`Decision` per change.
+
+Decisions name paths, rule ids, keyed commitments and token ids, never values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from proxy.actions.allow import Allow
+from proxy.actions.base import (
+    Change,
+    Context,
+    Env,
+    IssuedToken,
+    Keys,
+    Partner,
+    Phase,
+    Reach,
+    Scrubber,
+    mac,
+)
+from proxy.errors import PolicyError
+from proxy.formats.patch import JsonPatchOp
+from proxy.policy.document import Document, Node, Slot
+from proxy.policy.jsondoc import JsonDoc, JsonPatchDoc
+from proxy.policy.model import Rule
+from proxy.policy.xmldoc import XmlDoc
+
+__all__ = ["Context", "Decision", "IssuedToken", "Keys", "Outcome", "Partner", "Scrubber", "apply"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One thing the policy did, as the audit log records it."""
+
+    path: str
+    rule: str
+    action: str
+    #: HMAC(commit key, path || 0x00 || removed value), or None when nothing was removed.
+    commitment: bytes | None = None
+    token_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of :func:`apply`; ``removed_values`` and ``allowed_values`` stay in memory."""
+
+    document: Any
+    decisions: tuple[Decision, ...]
+    tokens: tuple[IssuedToken, ...]
+    #: Originals removed by structured rules: for the egress guard (never logged).
+    removed_values: tuple[str, ...]
+    #: Partner contacts, ``keep`` values and every value the policy wrote.
+    allowed_values: tuple[str, ...]
+    #: Whether the document differs from the one received (else forward the original bytes).
+    changed: bool
+
+
+def open_document(document: Any) -> Document:
+    """The adapter for a parsed body (see step 1)."""
+    if isinstance(document, etree._Element | etree._ElementTree) or hasattr(document, "tree"):
+        return XmlDoc(document)
+    if (
+        isinstance(document, tuple | list)
+        and document
+        and all(isinstance(op, JsonPatchOp) for op in document)
+    ):
+        return JsonPatchDoc(document)
+    return JsonDoc(document)
+
+
+class _Run:
+    """The mutable state of one :func:`apply` call."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.decisions: list[Decision] = []
+        self.tokens: dict[str, IssuedToken] = {}
+        self.removed: list[str] = []
+        self.allowed: list[str] = []
+        self.changed = False
+        #: Values free-text rules leave alone: a kept value is not scrubbed by a broader rule.
+        self.untouchable: frozenset[str] = frozenset()
+        partner = context.partner
+        if partner is not None:
+            self.allowed.extend(v for v in (partner.phone, partner.email, partner.name) if v)
+
+    def rule(self, rule: Rule, doc: Document, env: Env) -> None:
+        action = rule.handler
+        seen: set[object] | None = set() if getattr(rule.selector, "overlapping", False) else None
+        for node in doc.select(rule.selector):
+            try:
+                if action.reach is Reach.NODE:
+                    self.remove(node, rule)
+                elif action.reach is Reach.CHILDREN:
+                    assert isinstance(action, Allow)
+                    for name, child in list(node.children()):
+                        if not action.permits(name):
+                            self.remove(child, rule)
+                elif action.reach is Reach.SCALAR:
+                    slot = node.scalar()
+                    if slot is not None:
+                        self.edit(slot, rule, env)
+                else:
+                    for slot in node.leaves():
+                        if seen is not None:
+                            ident = slot.ident
+                            if ident in seen:
+                                continue
+                            seen.add(ident)
+                        self.edit(slot, rule, env)
+            except PolicyError as exc:
+                raise PolicyError(f"rule {rule.id} ({rule.where}): {exc.message}") from exc
+
+    def remove(self, node: Node, rule: Rule) -> None:
+        path = node.path
+        commitment = mac(self.context.keys.commit, path.encode(), node.canonical())
+        self.removed.extend(node.removed_texts())
+        node.drop()
+        self.changed = True
+        self.decisions.append(Decision(path, rule.id, rule.action, commitment))
+
+    def edit(self, slot: Slot, rule: Rule, env: Env) -> None:
+        original = slot.text
+        if original in self.untouchable and rule.handler.phase is Phase.FREE_TEXT:
+            return
+        try:
+            change: Change = rule.handler.apply(original, env)
+        except PolicyError as exc:
+            raise PolicyError(f"at {slot.path}: {exc.message}") from exc
+        if change.value is None and not change.record:
+            return
+        path = slot.path
+        if change.value is not None and change.value != original:
+            slot.set(change.value)
+            self.changed = True
+        commitment = None
+        if change.removed:
+            commitment = mac(self.context.keys.commit, path.encode(), original.encode())
+            if rule.handler.phase is Phase.STRUCTURED:
+                self.removed.append(original)
+        if change.allowed:
+            self.allowed.append(change.allowed)
+        if change.token is not None:
+            self.token(change.token, path)
+        self.decisions.append(Decision(path, rule.id, rule.action, commitment, change.token_id))
+
+    def token(self, token: IssuedToken, path: str) -> None:
+        known = self.tokens.setdefault(token.token, token)
+        if known.original != token.original:
+            # Two values, one token: restoring would be ambiguous. Refuse rather than guess.
+            raise PolicyError(
+                f"at {path}: expected distinct tokens for distinct values, got a collision"
+            )
+
+
+def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
+    """Minimise ``document`` with ``rules`` (see the module's steps); edits JSON and XML in place."""
+    # 1. Open; 2. the partner's contacts are allowed (in _Run).
+    doc = open_document(document)
+    run = _Run(context)
+    # 3. Structured rules, in policy order.
+    structured = Env(context, (), run.allowed)
+    for rule in rules:
+        if rule.handler.phase is Phase.STRUCTURED:
+            run.rule(rule, doc, structured)
+    # 4. Free text, knowing every removed and allowed value.
+    free = Env(context, tuple(dict.fromkeys(run.removed)), tuple(dict.fromkeys(run.allowed)))
+    run.untouchable = frozenset(free.allowed)
+    for rule in rules:
+        if rule.handler.phase is Phase.FREE_TEXT:
+            run.rule(rule, doc, free)
+    # 5. Deferred removals.
+    result = doc.finish()
+    return Outcome(
+        result,
+        tuple(run.decisions),
+        tuple(run.tokens.values()),
+        tuple(dict.fromkeys(run.removed)),
+        tuple(dict.fromkeys(run.allowed)),
+        run.changed,
+    )

@@ -1,0 +1,68 @@
+"""XML trees as the engine sees them: prefix-free paths, text folding, layout on removal."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from proxy.engine import apply
+from proxy.errors import PolicyError
+from proxy.policy.xmlslots import Paths
+from tests.actions.support import FakeScrubber, context, rule
+
+ORD = "http://wholesale.example.it/ordering/v1"
+
+
+def test_paths_are_prefix_free_with_positions_only_for_repeats() -> None:
+    """Local names; ``[n]`` only where siblings share the name."""
+    root = etree.fromstring(
+        f'<a:r xmlns:a="{ORD}"><a:p><a:n>1</a:n></a:p><a:p><a:n>2</a:n><a:t/></a:p></a:r>'
+    )
+    paths = Paths()
+    second_p = root[1]
+    assert paths.of(second_p[0]) == "/r/p[2]/n"
+    assert paths.of(second_p[1]) == "/r/p[2]/t"
+    assert paths.of(root) == "/r"
+    other = etree.fromstring(f'<r xmlns="{ORD}"><p><n>1</n></p><p><n>2</n><t/></p></r>')
+    assert Paths().of(other[1][0]) == "/r/p[2]/n"
+
+
+def test_element_with_children_is_refused_for_a_scalar_action() -> None:
+    """A phone rule that hits a container element is a policy bug: refuse, naming the path."""
+    root = etree.fromstring(f'<o:r xmlns:o="{ORD}"><o:tel><o:x>1</o:x></o:tel></o:r>')
+    with pytest.raises(
+        PolicyError, match="expected an element with text only at /r/tel, got child elements"
+    ):
+        apply([rule(f"//{{{ORD}}}tel", "mask")], root, context())
+
+
+def test_comment_splitting_a_value_is_folded_away() -> None:
+    """``347<!-- -->1234567`` is one number: the scalar sees and replaces all of it."""
+    root = etree.fromstring("<r><tel>347<!-- x -->1234567</tel></r>")
+    apply([rule("//tel", "mask", {"keep_last": 2})], root, context())
+    assert etree.tostring(root) == b"<r><tel>********67</tel></r>"
+
+
+def test_leaves_cover_text_tails_attributes_and_comments() -> None:
+    """Free text hides in attributes, mixed content and comments: scrub reaches them all."""
+    root = etree.fromstring(
+        '<r><n nota="tel 3471234567">al 3471234567 <b>x</b> o 3389876543<!-- 0287654321 --></n></r>'
+    )
+    apply([rule("//n", "scrub")], root, context(scrubber=FakeScrubber()))
+    assert (
+        etree.tostring(root)
+        == b'<r><n nota="tel [omissis]">al [omissis] <b>x</b> o [omissis]<!-- [omissis] --></n></r>'
+    )
+
+
+def test_removal_keeps_mixed_content_text() -> None:
+    """Text after a removed element belongs to the parent and stays."""
+    root = etree.fromstring("<r>prima <x>3471234567</x> dopo</r>")
+    apply([rule("//x", "drop")], root, context())
+    assert etree.tostring(root) == b"<r>prima  dopo</r>"
+
+
+def test_dropping_the_root_is_refused() -> None:
+    """An envelope without its root element is no message."""
+    with pytest.raises(PolicyError, match="below the root element"):
+        apply([rule("/r", "drop")], etree.fromstring("<r/>"), context())
