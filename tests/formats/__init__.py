@@ -1,0 +1,1 @@
+"""Tests for :mod:`proxy.formats`: attacks, round trips and the wording of errors."""
