@@ -15,7 +15,7 @@ from multidict import CIMultiDictProxy
 from proxy.config import Limits, Protocol, Route
 from proxy.errors import BodyError, UnsupportedMedia
 from proxy.formats.json_body import parse_json, parse_json_patch
-from proxy.formats.media import BodyKind, MediaType, decode_content, kind_of, parse_media_type
+from proxy.formats.media import BodyKind, MediaType, body_kind, decode_content, parse_media_type
 from proxy.formats.soap import XmlLimits, parse_soap
 
 _SOAP_KINDS = frozenset({BodyKind.SOAP11, BodyKind.SOAP12})
@@ -46,9 +46,9 @@ def parse_message(
             return None
         raise BodyError(f"expected a body for {method} on a protected route, got none")
     media = parse_media_type(headers.get("Content-Type"))
-    kind = kind_of(media)
+    kind = body_kind(media)  # an unknown type, or JSON not in UTF-8: 415
     allowed = _SOAP_KINDS if route.protocol is Protocol.SOAP else _REST_KINDS
-    if kind is None or kind not in allowed:
+    if kind not in allowed:
         raise UnsupportedMedia(
             f"expected a {route.protocol.value.upper()} media type on this route, got {media.type or 'none'}"
         )
@@ -62,7 +62,7 @@ def parse_message(
             XmlLimits(limits.max_body_bytes, limits.max_xml_depth),
         )
     elif kind in (BodyKind.JSON_PATCH, BodyKind.JSON_PATCH_QUERY):
-        document = parse_json_patch(parse_json(plain))
+        document = parse_json_patch(parse_json(plain), query=kind is BodyKind.JSON_PATCH_QUERY)
     else:
         document = parse_json(plain)
     return Message(kind, media, codings, wire, plain, document)
