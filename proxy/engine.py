@@ -107,31 +107,35 @@ class _Run:
             self.allowed.extend(v for v in (partner.phone, partner.email, partner.name) if v)
 
     def rule(self, rule: Rule, doc: Document, env: Env) -> None:
-        action = rule.handler
         seen: set[object] | None = set() if getattr(rule.selector, "overlapping", False) else None
-        for node in doc.select(rule.selector):
-            try:
-                if action.reach is Reach.NODE:
-                    self.remove(node, rule)
-                elif action.reach is Reach.CHILDREN:
-                    assert isinstance(action, Allow)
-                    for name, child in list(node.children()):
-                        if not action.permits(name):
-                            self.remove(child, rule)
-                elif action.reach is Reach.SCALAR:
-                    slot = node.scalar()
-                    if slot is not None:
-                        self.edit(slot, rule, env)
-                else:
-                    for slot in node.leaves():
-                        if seen is not None:
-                            ident = slot.ident
-                            if ident in seen:
-                                continue
-                            seen.add(ident)
-                        self.edit(slot, rule, env)
-            except PolicyError as exc:
-                raise PolicyError(f"rule {rule.id} ({rule.where}): {exc.message}") from exc
+        try:
+            for node in doc.select(rule.selector):
+                self.node(node, rule, env, seen)
+        except PolicyError as exc:
+            raise PolicyError(f"rule {rule.id} ({rule.where}): {exc.message}") from exc
+
+    def node(self, node: Node, rule: Rule, env: Env, seen: set[object] | None) -> None:
+        action = rule.handler
+        if action.reach is Reach.NODE:
+            self.remove(node, rule)
+        elif action.reach is Reach.CHILDREN:
+            if not isinstance(action, Allow):
+                raise PolicyError(f"expected allow to filter children, got {action.name}")
+            for name, child in list(node.children()):
+                if not action.permits(name):
+                    self.remove(child, rule)
+        elif action.reach is Reach.SCALAR:
+            slot = node.scalar()
+            if slot is not None:
+                self.edit(slot, rule, env)
+        else:
+            for slot in node.leaves():
+                if seen is not None:
+                    # Overlapping matches (a node and its descendant) must not edit a leaf twice.
+                    if slot.ident in seen:
+                        continue
+                    seen.add(slot.ident)
+                self.edit(slot, rule, env)
 
     def remove(self, node: Node, rule: Rule) -> None:
         path = node.path
@@ -176,7 +180,7 @@ class _Run:
 
 
 def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
-    """Minimise ``document`` with ``rules`` (see the module's steps); edits JSON and XML in place."""
+    """Minimise ``document`` with ``rules`` (the module's steps); edits JSON and XML in place."""
     # 1. Open; 2. the partner's contacts are allowed (in _Run).
     doc = open_document(document)
     run = _Run(context)

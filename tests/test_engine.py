@@ -101,7 +101,9 @@ def test_soap_order_stays_schema_valid_with_prefixes_kept(name: str) -> None:
         for e in tree.iter(f"{{{ORD}}}telefono", f"{{{ORD}}}email", f"{{{ORD}}}codiceFiscale")
     ]
     kept = [e.text for e in tree.iter(f"{{{ORD}}}codiceMigrazione", f"{{{ORD}}}quartoReferente")]
+    header = etree.tostring(tree.getroot()[0])
     out = run(SOAP, tree)
+    assert etree.tostring(tree.getroot()[0]) == header  # WS-Addressing and hdr:header untouched
     sent = serialise_xml(out.document).decode()
     assert out.document is tree
     assert "<ns0:referenti>" in sent and "soap-env:Body" in sent

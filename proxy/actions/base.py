@@ -79,10 +79,10 @@ class Keys:
 
 
 class Scrubber(Protocol):
-    """Free-text detector: replaces personal data in ``text``, returns the text and the hit count."""
+    """Free-text detector: replaces personal data in ``text``; returns the text and hit count."""
 
     def scrub(self, text: str, known: Sequence[str], allowed: Sequence[str]) -> tuple[str, int]:
-        """Replace every phone, e-mail, codice fiscale … and every ``known`` value not ``allowed``."""
+        """Replace phones, e-mails, codici fiscali … and ``known`` values, except ``allowed``."""
         ...
 
 

@@ -66,7 +66,7 @@ class _Checker:
 
 
 def _syntax(data: dict[str, Any]) -> Syntax:
-    """The family of the first selector of the rules (then the declared content), JSON by default."""
+    """The family of the rules' first selector, else of the declared content, else JSON."""
     for key in ("rules", "response"):
         for rule in data.get(key) or ():
             syntax = (
@@ -105,7 +105,8 @@ def compile_policy(
             if kind not in family:
                 check.error(
                     (*base, "match", "content"),
-                    f"expected body kinds of the selectors' family ({', '.join(family)}), got {kind!r}",
+                    f"expected body kinds of the selectors' family ({', '.join(family)}), "
+                    f"got {kind!r}",
                 )
         if "action" in m and syntax is Syntax.JSON:
             check.error(
@@ -155,7 +156,8 @@ def compile_policy(
             if built.params.get("with", "").startswith("partner.") and "partner" not in data:
                 check.error(
                     (*path, "with"),
-                    f"expected a partner rule in the policy for with: {built.params['with']}, got none",
+                    f"expected a partner rule in the policy for with: {built.params['with']}, "
+                    "got none",
                 )
             compiled[key].append(built)
     if check.errors or not check.sound(base) or match is None:
@@ -183,7 +185,8 @@ def _rule(
     if ident in seen:
         check.error(
             (*path, "id"),
-            f"expected a rule id unique in the policy, got {ident!r} again (first at line {seen[ident]})",
+            f"expected a rule id unique in the policy, got {ident!r} again "
+            f"(first at line {seen[ident]})",
         )
     seen.setdefault(ident, line)
     selector = check.selector((*path, "select"), rule["select"], syntax)

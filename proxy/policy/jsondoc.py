@@ -101,22 +101,24 @@ class JsonNode:
 
     def leaves(self) -> Iterator[Slot]:
         """Strings and numbers at or below the node, in document order."""
+        yield from self._leaves()
+
+    def _leaves(self) -> Iterator[JsonSlot]:
         stack: list[tuple[Path, Any, Seg]] = [(self.raw, self.parent, self.key)]
+        dropped = self.doc.dropped
         while stack:
             path, parent, key = stack.pop()
             value = parent[key]
             if _is_text(value):
                 yield JsonSlot(path, parent, key)
                 continue
-            items = (
-                value.items()
-                if isinstance(value, dict)
-                else enumerate(value)
-                if isinstance(value, list)
-                else ()
-            )
-            children = [((*path, k), value, k) for k, _ in items]
-            dropped = self.doc.dropped
+            children: list[tuple[Path, Any, Seg]]
+            if isinstance(value, dict):
+                children = [((*path, k), value, k) for k in value]
+            elif isinstance(value, list):
+                children = [((*path, i), value, i) for i in range(len(value))]
+            else:
+                continue
             stack.extend(c for c in reversed(children) if not dropped or c[0] not in dropped)
 
     def drop(self) -> None:
@@ -134,8 +136,7 @@ class JsonNode:
     def removed_texts(self) -> list[str]:
         """Strings and numbers below, except enumerations and ``@``-members."""
         out: list[str] = []
-        for slot in self.leaves():
-            assert isinstance(slot, JsonSlot)
+        for slot in self._leaves():
             key = slot.key
             if (
                 isinstance(key, str)

@@ -41,7 +41,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class FilterParser:
-    """Recursive descent over ``text`` starting at ``pos``; ``parse`` stops before ``)`` or ``]``."""
+    """Recursive descent over ``text`` from ``pos``; ``parse`` stops before ``)`` or ``]``."""
 
     def __init__(self, text: str, pos: int) -> None:
         self.text = text

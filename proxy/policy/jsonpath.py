@@ -1,4 +1,4 @@
-"""A JSONPath subset, compiled once and evaluated without regular expressions or recursion.
+"""A JSONPath subset: compiled steps (parsed by :mod:`proxy.policy.jsonsyntax`) and their meaning.
 
 Supported: ``$``; ``.name`` and ``['name']`` (names may start with ``@``, as in ``@type``);
 ``.*`` and ``[*]``; ``[n]`` (negative from the end); ``..name``, ``..*``, ``..[…]`` (recursive
@@ -7,8 +7,9 @@ the object itself, as Jayway does). A trailing ``..`` selects the node as a whol
 ``$..`` is the whole document (for ``restore``, ``scrub``, ``keep``).
 
 Matches carry concrete paths (tuples of keys and indices) and their parent, so that the engine
-edits in place. :func:`proxy.policy.jsonpatch.find_in_op` maps a JSON Patch operation's pointer and value back
-onto the document's shape (see :mod:`proxy.policy.jsonpatch`).
+edits in place. :func:`index_json` walks a message once, so that every ``$..name`` of a policy is
+a lookup rather than a walk. :func:`proxy.policy.jsonpatch.find_in_op` maps a JSON Patch
+operation's pointer and value back onto the document's shape.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ class ElementNode:
         return [s.text for s in self.leaves() if len(s.text.strip()) >= MIN_KNOWN]
 
     def children(self) -> Iterator[tuple[str, Node]]:
-        """Child elements by Clark name, attributes as ``@`` + Clark name, comments as ``#comment``."""
+        """Child elements by Clark name, attributes as ``@`` + Clark name, comments ``#comment``."""
         for name in list(self.element.attrib):
             yield "@" + str(name), AttributeNode(self.doc, self.element, str(name))
         for child in self.element:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from proxy.errors import PolicyError
 from proxy.policy.selectorerror import SelectorError
 
 _TOKEN = re.compile(
@@ -56,7 +57,8 @@ class XPathSelector:
     def find(self, node: etree._Element | etree._ElementTree) -> list[etree._Element | str]:
         """Matches: elements, or attribute values (smart strings with ``getparent()``)."""
         result = self.compiled(node)
-        assert isinstance(result, list)  # a location path always yields a node-set
+        if not isinstance(result, list):  # the grammar only builds location paths: node-sets
+            raise PolicyError(f"expected a node-set from {self.source}, got a single value")
         return result  # type: ignore[return-value]
 
 

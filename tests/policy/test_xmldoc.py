@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from lxml import etree
 
@@ -66,3 +68,18 @@ def test_dropping_the_root_is_refused() -> None:
     """An envelope without its root element is no message."""
     with pytest.raises(PolicyError, match="below the root element"):
         apply([rule("/r", "drop")], etree.fromstring("<r/>"), context())
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Stands for :class:`proxy.formats.soap.SoapEnvelope`: anything with ``.tree``."""
+
+    tree: etree._ElementTree
+
+
+def test_envelope_is_edited_in_place_and_returned() -> None:
+    """The handler gets its own envelope object back, its tree minimised."""
+    envelope = Envelope(etree.ElementTree(etree.fromstring("<r><tel>3471234567</tel></r>")))
+    out = apply([rule("//tel", "replace", {"with": "partner.phone"})], envelope, context())
+    assert out.document is envelope
+    assert etree.tostring(envelope.tree) == b"<r><tel>+390212345678</tel></r>"
