@@ -14,8 +14,7 @@ import hashlib
 from datetime import date
 from typing import Any
 
-import rfc8785
-
+from proxy.audit.canonical import encode
 from proxy.audit.records import (
     BodyRecord,
     FieldRecord,
@@ -82,7 +81,7 @@ def build(kind: str, stamp: Stamp, **fields: Any) -> bytes:
         "replica": stamp.replica,
     }
     leaf.update(fields)
-    return bytes(rfc8785.dumps(leaf))
+    return encode(leaf)
 
 
 def log_init(stamp: Stamp, origin: str, key_name: str, public_key: bytes, key_id: int) -> bytes:

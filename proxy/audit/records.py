@@ -20,7 +20,7 @@ def rfc3339(moment: datetime) -> str:
     """Format an aware datetime as RFC 3339 UTC with microseconds, e.g. ``…T08:06:35.000123Z``."""
     if moment.tzinfo is None:
         raise ValueError("expected an aware datetime, got a naive one")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ def commit_value(key: bytes, path: str, value: str | bytes) -> bytes:
     seconds; the path is bound in so that one value under two paths commits differently.
     """
     raw = value.encode("utf-8") if isinstance(value, str) else value
-    return hmac.new(key, path.encode("utf-8") + b"\x00" + raw, hashlib.sha256).digest()
+    return hmac.digest(key, path.encode("utf-8") + b"\x00" + raw, "sha256")
 
 
 def commit_bytes(salt: bytes, data: bytes) -> bytes:

@@ -1,16 +1,19 @@
 """The embedded default store: SQLite in WAL mode with ``synchronous=FULL``.
 
-Two connections, each on its own thread: a writer, through which every write goes as one
-committed ``BEGIN IMMEDIATE`` transaction (a whole audit batch is one call), and a reader, so
-that the verifier, proofs and readiness checks never queue behind an fsync. WAL lets the reader
-see every committed write without blocking the writer. Schema changes are the numbered
-migrations in :data:`MIGRATIONS`, recorded in ``meta``.
+Three connections, each on its own thread: a writer, through which every write goes as one
+committed ``BEGIN IMMEDIATE`` transaction (a whole audit batch is one call); a reader, so that
+the verifier, proofs and readiness checks never queue behind an fsync; and a checkpointer that
+copies the WAL back into the database in the background (PASSIVE), so that this copy and its
+fsync are not paid inside a batch's commit, as SQLite's automatic checkpoint would. Schema
+changes are the numbered migrations in :data:`MIGRATIONS`, recorded in ``meta``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +42,14 @@ def _write(conn: sqlite3.Connection, statement: str, params: tuple[object, ...])
     return cur.rowcount
 
 
+def _no_autocheckpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 def _one(
     conn: sqlite3.Connection, statement: str, params: tuple[object, ...]
 ) -> tuple[object, ...] | None:
@@ -53,6 +64,9 @@ class SqliteStore:
         self.path = Path(path)
         self._writer = Worker(self.path, "writer")
         self._reader = Worker(self.path, "reader")
+        self._checkpointer = Worker(self.path, "checkpointer")
+        self._checkpointing: asyncio.Future[None] | None = None
+        self._last_checkpoint = 0.0
 
     async def open(self) -> None:
         """Create the directory (0700), connect both threads, set pragmas, migrate."""
@@ -60,16 +74,33 @@ class SqliteStore:
         await self._writer.start()
         try:
             await self._writer.call(migrate)
+            await self._writer.call(_no_autocheckpoint)
             os.chmod(self.path, 0o600)
             await self._reader.start()
+            await self._checkpointer.start()
         except BaseException:
-            await self._writer.close()
+            await self.close()
             raise
 
     async def close(self) -> None:
-        """Close both connections."""
+        """Finish a running checkpoint, close every connection (SQLite checkpoints on close)."""
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
+            self._checkpointing = None
+        await self._checkpointer.close()
         await self._reader.close()
         await self._writer.close()
+
+    def _maybe_checkpoint(self) -> None:
+        """Start a background checkpoint unless one runs or one ran in the last 100 ms."""
+        now = time.monotonic()
+        running = self._checkpointing is not None and not self._checkpointing.done()
+        if running or now - self._last_checkpoint < 0.1:
+            return
+        self._last_checkpoint = now
+        self._checkpointing = asyncio.ensure_future(self._checkpointer.call(_checkpoint))
+        # A failed checkpoint loses nothing (the WAL keeps every frame); the next one retries.
+        self._checkpointing.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     async def ping(self) -> None:
         """See :class:`~proxy.storage.base.Store`."""
@@ -125,7 +156,9 @@ class SqliteStore:
     async def append_batch(self, batch: Batch) -> BatchResult:
         """See :class:`~proxy.storage.base.Store`."""
         with batch_failures():
-            return await self._writer.call(sql.append_batch, batch)
+            result = await self._writer.call(sql.append_batch, batch)
+        self._maybe_checkpoint()
+        return result
 
     async def head(self) -> Head:
         """See :class:`~proxy.storage.base.Store`."""

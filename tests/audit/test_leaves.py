@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
 
-from proxy.audit import leaves
+from proxy.audit import canonical, leaves
 from proxy.audit.leaves import (
     BodyRecord,
     FieldRecord,
@@ -157,3 +159,42 @@ def test_timings_are_whole_microseconds() -> None:
     """upstream_ms becomes an integer upstream_us (no float in any leaf)."""
     value = json.loads(leaves.outcome(STAMP, Outcome("i-1", 200, upstream_ms=12.3456)))
     assert value["upstream_us"] == 12346
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.text()
+    | st.floats(allow_nan=False),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(_json_values)
+def test_fast_encoding_is_byte_equal_to_the_reference(value: Any) -> None:
+    """canonical.encode gives exactly rfc8785's bytes, or refuses what rfc8785 refuses."""
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(ValueError):  # noqa: PT011 - any refusal is the contract
+            canonical.encode(value)
+        return
+    assert canonical.encode(value) == expected
+
+
+def test_fast_path_edge_cases() -> None:
+    """Control characters, DEL, U+2028, astral characters in values and keys, big integers."""
+    for value in (
+        {"a": '\x00\x1f\x7f\u2028\b\t\n\f\r"\\/'},
+        {"k": "😀"},
+        {"😀": 1, "\uffff": 2},
+        {"n": 2**53 - 1, "m": -(2**53) + 1},
+        [1.5, 0.1, 1e21],
+    ):
+        assert canonical.encode(value) == rfc8785.dumps(value)
+    with pytest.raises(ValueError, match="RFC 8785"):
+        canonical.encode({"big": 2**60})
