@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from proxy import __version__
+from proxy.cli_audit import register as register_audit
 from proxy.config import Config, load_config
 from proxy.errors import ConfigError
 from proxy.logs import configure, get_logger
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen = keys.add_parser("generate", help="create missing key files (0600)")
     gen.add_argument("--dir", default="var/keys")
     gen.set_defaults(func=_cmd_keys_generate)
+    register_audit(sub, keys)
     return parser
 
 

@@ -15,7 +15,6 @@ verification: :mod:`proxy.audit.evidence_verify`. Steps of :func:`export`:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -27,11 +26,11 @@ from proxy.audit import evidence_text as names
 from proxy.audit.checkpoint import Checkpoint, CheckpointError
 from proxy.audit.evidence_select import Entry, Selection, select
 from proxy.audit.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
-from proxy.audit.note import NoteError, Signer, Verifier, sign_note
+from proxy.audit.note import Signer, sign_note
 from proxy.audit.proof_format import ConsistencyProof, InclusionProof
 from proxy.audit.sealed import SealedError, Shredded
 from proxy.audit.stored import MissingNode, consistency_proof, inclusion_proof
-from proxy.audit.trust import TrustAnchor
+from proxy.audit.trust import TrustError, anchor_from_log_init
 from proxy.audit.verify_checkpoints import peek
 from proxy.audit.verify_walk import KEY_MARK
 from proxy.storage.base import Store
@@ -102,16 +101,6 @@ async def _key_leaves(store: Store, end: int) -> list[Entry]:
     return found
 
 
-def _anchor(init: Entry) -> TrustAnchor:
-    """The trust file's content, as the log's first entry states it."""
-    leaf = init.leaf
-    try:
-        verifier = Verifier(str(leaf["key_name"]), base64.b64decode(str(leaf["public_key"])))
-        return TrustAnchor(str(leaf["origin"]), verifier)
-    except (KeyError, ValueError, NoteError) as exc:
-        raise EvidenceError(f"expected log_init to name an origin and a key: {exc}") from exc
-
-
 async def export(
     store: Store,
     selection: Selection,
@@ -134,7 +123,10 @@ async def export(
     if not entries:
         raise EvidenceError("expected entries matching the selection, got none")
     keys = await _key_leaves(store, size)
-    anchor = _anchor(keys[0])
+    try:
+        anchor = anchor_from_log_init(keys[0].data)
+    except TrustError as exc:
+        raise EvidenceError(str(exc)) from exc
     if anchor.origin != top.origin:
         raise EvidenceError("expected the checkpoint's origin to be log_init's, got another")
     files[names.TRUST] = anchor.to_text().encode()

@@ -14,6 +14,9 @@ first line is the header, then exactly one ``origin`` and one ``vkey`` line, in 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,3 +83,19 @@ def write_trust(anchor: TrustAnchor, path: Path) -> None:
     """Write the trust file (public data: ordinary permissions), refusing to overwrite one."""
     with path.open("x", encoding="utf-8") as fh:
         fh.write(anchor.to_text())
+
+
+def anchor_from_log_init(data: bytes) -> TrustAnchor:
+    """The trust file's content as the log's first entry (``log_init``) states it.
+
+    For writing a trust file from a log one runs oneself; a verifier must use the copy kept
+    out of band instead, since whoever can rewrite the log can rewrite this entry.
+    """
+    try:
+        leaf = json.loads(data)
+        if leaf.get("type") != "log_init":
+            raise TrustError("expected a log_init entry at index 0, got another type")
+        public = base64.b64decode(str(leaf["public_key"]), validate=True)
+        return TrustAnchor(str(leaf["origin"]), Verifier(str(leaf["key_name"]), public))
+    except (ValueError, KeyError, AttributeError, binascii.Error, NoteError) as exc:
+        raise TrustError(f"expected a log_init entry naming an origin and a key: {exc}") from exc

@@ -38,17 +38,34 @@ def peek(note: bytes) -> Checkpoint:
 
 
 def index_checkpoints(
-    notes: Iterable[bytes], origin: str
+    stored: Iterable[tuple[int | None, bytes]], origin: str
 ) -> tuple[dict[int, list[Pending]], list[Failure]]:
-    """Group notes by tree size (identical notes once); unreadable ones become failures."""
+    """Group notes by signed tree size (identical notes once); unreadable ones, and ones
+    stored under another size than they sign, become failures."""
     by_size: dict[int, list[Pending]] = {}
     failures = []
-    for note in dict.fromkeys(notes):
+    seen: set[bytes] = set()
+    for stated, note in stored:
         try:
             checkpoint = peek(note)
         except CheckpointError as exc:
-            failures.append(_signature("checkpoint_format", f"expected a checkpoint: {exc}"))
+            failures.append(
+                _signature("checkpoint_format", f"expected a checkpoint: {exc}", stated)
+            )
             continue
+        if stated is not None and stated != checkpoint.size:
+            failures.append(
+                Failure(
+                    FailureClass.LEAF,
+                    "checkpoint_size",
+                    f"expected the checkpoint stored for size {stated} to sign that size, "
+                    f"got one of size {checkpoint.size}",
+                    checkpoint=stated,
+                )
+            )
+        if note in seen:
+            continue
+        seen.add(note)
         if checkpoint.origin != origin:
             failures.append(
                 _signature(

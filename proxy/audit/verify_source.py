@@ -45,8 +45,9 @@ class LogSource(Protocol):
     async def leaves(self, start: int, end: int) -> Sequence[SourceLeaf]:
         """The leaves it holds in ``[start, end)``, by index; a missing one is simply absent."""
 
-    async def checkpoints(self) -> Sequence[bytes]:
-        """Every stored signed checkpoint note, in any order."""
+    async def checkpoints(self) -> Sequence[tuple[int | None, bytes]]:
+        """Every stored signed checkpoint: the size stored next to it (None if the source
+        keeps none) and the note, in any order."""
 
     async def nodes(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]:
         """Stored subtree hashes by ``(level, index)``; an empty mapping if it keeps none."""
@@ -80,9 +81,9 @@ class MemorySource:
             for i in range(start, min(end, len(self.data)))
         ]
 
-    async def checkpoints(self) -> Sequence[bytes]:
+    async def checkpoints(self) -> Sequence[tuple[int | None, bytes]]:
         """See :class:`LogSource`."""
-        return list(self.notes)
+        return [(None, note) for note in self.notes]
 
     async def nodes(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]:
         """See :class:`LogSource`."""

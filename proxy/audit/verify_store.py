@@ -33,9 +33,9 @@ class StoreSource:
         """Stored leaves with their stored hashes (compared, never trusted)."""
         return [SourceLeaf(x.index, x.data, x.hash) for x in await self.store.leaves(start, end)]
 
-    async def checkpoints(self) -> Sequence[bytes]:
-        """Every stored checkpoint note."""
-        return [c.note for c in await self.store.checkpoints()]
+    async def checkpoints(self) -> Sequence[tuple[int | None, bytes]]:
+        """Every stored checkpoint with the size stored next to it."""
+        return [(c.size, c.note) for c in await self.store.checkpoints()]
 
     async def nodes(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]:
         """Stored subtree hashes."""

@@ -65,7 +65,7 @@ class Walk:
             for f in failures:
                 self.failures.add(f)
 
-    def index(self, notes: Sequence[bytes], held: Pending | None) -> None:
+    def index(self, notes: Sequence[tuple[int | None, bytes]], held: Pending | None) -> None:
         """Group the stored checkpoints (and the held one) by size."""
         self._by_size, failures = index_checkpoints(notes, self.anchor.origin)
         self._add(failures)
