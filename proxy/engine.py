@@ -107,7 +107,7 @@ class _Run:
             self.allowed.extend(v for v in (partner.phone, partner.email, partner.name) if v)
 
     def rule(self, rule: Rule, doc: Document, env: Env) -> None:
-        seen: set[object] | None = set() if getattr(rule.selector, "overlapping", False) else None
+        seen: set[object] | None = set() if rule.selector.overlapping else None
         try:
             for node in doc.select(rule.selector):
                 self.node(node, rule, env, seen)

@@ -151,11 +151,16 @@ class JsonPath:
 
     source: str
     steps: tuple[Step, ...]
+    #: One match may lie inside another (then the engine deduplicates leaves).
+    overlapping: bool = field(init=False, compare=False)
+    #: Two descents may reach one node twice (then matches are deduplicated).
+    repeating: bool = field(init=False, compare=False)
 
-    @property
-    def overlapping(self) -> bool:
-        """Whether one match may lie inside another (then leaves must be deduplicated)."""
-        return any(isinstance(s, Descend) for s in self.steps)
+    def __post_init__(self) -> None:
+        # Computed once at load; frozen dataclasses set derived fields through object.
+        descents = sum(isinstance(s, Descend) for s in self.steps)
+        object.__setattr__(self, "overlapping", descents > 0)
+        object.__setattr__(self, "repeating", descents > 1)
 
     def find(
         self, document: Any, index: JsonIndex | None = None, holder: list[Any] | None = None
@@ -167,7 +172,7 @@ class JsonPath:
         if index is not None and steps and isinstance(steps[0], Descend):
             hits = self._indexed(steps[0].inner, index)
             steps = steps[1:]
-        return to_matches(run_steps(steps, hits), self.overlapping_twice)
+        return to_matches(run_steps(steps, hits), self.repeating)
 
     @staticmethod
     def _indexed(inner: Key | Index | Wild | Filter, index: JsonIndex) -> list[Hit]:
@@ -180,11 +185,6 @@ class JsonPath:
         for hit in index.containers:
             _apply(inner, hit, out)
         return out
-
-    @property
-    def overlapping_twice(self) -> bool:
-        """Whether two descents may reach one node twice (then matches are deduplicated)."""
-        return sum(isinstance(s, Descend) for s in self.steps) > 1
 
 
 def run_steps(steps: Iterable[Step], hits: list[Hit]) -> list[Hit]:

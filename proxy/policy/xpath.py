@@ -53,6 +53,8 @@ class XPathSelector:
     namespaces: tuple[tuple[str, str], ...]
     attribute: bool
     compiled: etree.XPath = field(compare=False, repr=False)
+    #: ``//`` after the first step can match an element inside another match (``//x`` in ``x``).
+    overlapping: bool = True
 
     def find(self, node: etree._Element | etree._ElementTree) -> list[etree._Element | str]:
         """Matches: elements, or attribute values (smart strings with ``getparent()``)."""
@@ -170,4 +172,7 @@ def compile_xpath(text: str) -> XPathSelector:
         compiled = etree.XPath(expr, namespaces=namespaces, smart_strings=True)
     except etree.XPathSyntaxError as exc:  # the grammar above should make this unreachable
         raise SelectorError(f"expected a valid location path, got {exc}") from exc
-    return XPathSelector(text, expr, tuple(namespaces.items()), attribute, compiled)
+    # A single leading '//' can still match nested elements of one name: only '/'-anchored
+    # paths without any '//' are known not to overlap.
+    overlapping = "//" in expr
+    return XPathSelector(text, expr, tuple(namespaces.items()), attribute, compiled, overlapping)

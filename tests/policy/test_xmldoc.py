@@ -83,3 +83,13 @@ def test_envelope_is_edited_in_place_and_returned() -> None:
     out = apply([rule("//tel", "replace", {"with": "partner.phone"})], envelope, context())
     assert out.document is envelope
     assert etree.tostring(envelope.tree) == b"<r><tel>+390212345678</tel></r>"
+
+
+def test_nested_matches_edit_each_leaf_once() -> None:
+    """``//x`` matching an ``x`` inside an ``x`` scrubs the inner text once, with one decision."""
+    root = etree.fromstring("<r><x>a 3471234567<x>b 3389876543</x></x></r>")
+    fake = FakeScrubber()
+    out = apply([rule("//x", "scrub")], root, context(scrubber=fake))
+    assert etree.tostring(root) == b"<r><x>a [omissis]<x>b [omissis]</x></x></r>"
+    assert len(fake.calls) == 2
+    assert [d.path for d in out.decisions] == ["/r/x", "/r/x/x"]
