@@ -1,18 +1,15 @@
-"""The audit log service: group commit, signed receipts, start-up checks and recovery.
+"""The audit log service: typed appends, sealed copies, start-up checks and recovery.
 
-Appends are queued; ONE writer task takes up to ``max_batch`` of them (waiting at most
-``linger_s`` for more once the first arrives) and hands them to the store as one transaction
-that ends with a signed checkpoint. Each append's future resolves only after COMMIT, with a
-:class:`Receipt` whose checkpoint covers it. A failed batch fails all of its appends with
-:class:`~proxy.errors.AuditUnavailable` (the handler answers 503 and sends nothing; an fsync is
-never retried) and the writer goes on with the next batch.
+Appends go through ONE group-commit writer (:mod:`proxy.audit.writer`): each returns only after
+the COMMIT of its batch, with a :class:`Receipt` whose signed checkpoint covers it. A failed
+batch fails its appends with :class:`~proxy.errors.AuditUnavailable` (the handler answers 503
+and sends nothing; an fsync is never retried) and the writer goes on with the next batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,16 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from proxy.audit import leaves
-from proxy.audit.batch import Batch, BatchEntry, HeadMoved
+from proxy.audit.batch import Batch, BatchEntry, BatchResult, HeadMoved
 from proxy.audit.checkpoint import Checkpoint, sign_checkpoint
 from proxy.audit.note import Signer
 from proxy.audit.records import Intent, Outcome, Stamp, commit_value
-from proxy.audit.sealed import Sealing, Vault, period_of, periods_before
+from proxy.audit.sealed import Sealing, Vault, period_of, period_start, periods_before
 from proxy.audit.startup import check_log
+from proxy.audit.writer import Receipt, Writer
 from proxy.errors import AuditUnavailable
 from proxy.keys import KeyMaterial
 from proxy.logs import get_logger
 from proxy.storage.base import Store
+
+__all__ = ["AuditLog", "AuditSettings", "Receipt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +42,6 @@ class AuditSettings:
     max_batch: int = 256
     commit_timeout_s: float = 10.0
     checkpoint_file: Path | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """Proof of durability: the leaf's index and the signed checkpoint that covers it."""
-
-    index: int
-    tree_size: int
-    checkpoint: bytes
-    intent_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Queued:
-    entry: BatchEntry
-    future: asyncio.Future[Receipt]
-    intent_id: str | None
 
 
 class AuditLog:
@@ -77,14 +60,19 @@ class AuditLog:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._commit_key = keys.derive("commitment")
         self.vault = Vault(store, keys.derive("sealed"), self._clock)
-        self._queue: deque[_Queued] = deque()
-        self._wake = asyncio.Event()
-        self._full = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
-        self._stopping = False
         self._log: Any = get_logger("civetta.audit")
-        #: Batches committed since start (a test and bench figure: appends / batches).
-        self.batches = 0
+        self._writer = Writer(
+            self._commit,
+            linger_s=settings.linger_s,
+            max_batch=settings.max_batch,
+            commit_timeout_s=settings.commit_timeout_s,
+            log=self._log,
+        )
+
+    @property
+    def batches(self) -> int:
+        """Batches committed by the writer since start (a test and bench figure)."""
+        return self._writer.batches
 
     def stamp(self) -> Stamp:
         """A stamp for a leaf made now on this replica."""
@@ -99,6 +87,9 @@ class AuditLog:
 
     def _batch(self, entries: list[BatchEntry], **extra: Any) -> Batch:
         return Batch(tuple(entries), self._sign, self.settings.replica, **extra)
+
+    async def _commit(self, entries: list[BatchEntry]) -> BatchResult:
+        return await self.store.append_batch(self._batch(entries))
 
     async def start(self) -> None:
         """Initialise or check the log, recover dangling intents, then accept appends."""
@@ -137,17 +128,11 @@ class AuditLog:
             await self.store.append_batch(self._batch(entries))
         if dangling:
             self._log.warning("audit_intents_recovered", count=len(dangling))
-        self._stopping = False
-        self._writer = asyncio.create_task(self._run(), name="civetta-audit-writer")
+        self._writer.start()
 
     async def stop(self) -> None:
         """Refuse new appends, commit everything queued, stop the writer."""
-        self._stopping = True
-        self._wake.set()
-        self._full.set()
-        if self._writer is not None:
-            await self._writer
-            self._writer = None
+        await self._writer.stop()
 
     async def append(
         self, data: bytes, *, opens: str | None = None, closes: str | None = None
@@ -156,14 +141,31 @@ class AuditLog:
         return await self._append(BatchEntry(data, opens=opens, closes=closes))
 
     async def _append(self, entry: BatchEntry, intent_id: str | None = None) -> Receipt:
-        if self._writer is None or self._stopping:
+        if not self._writer.accepting:
             raise AuditUnavailable("expected a running audit log, got one stopped")
-        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Queued(entry, future, intent_id))
-        self._wake.set()
-        if len(self._queue) >= self.settings.max_batch:
-            self._full.set()
-        return await future
+        future = self._writer.enqueue(entry, intent_id)
+        try:
+            # Shielded: a caller that gives up (client gone) must not unmake a record that
+            # may already be committing; see _close_abandoned.
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(lambda f: self._close_abandoned(f, entry.opens))
+            raise
+
+    def _close_abandoned(self, future: asyncio.Future[Receipt], intent_id: str | None) -> None:
+        """An append whose caller was cancelled: an intent that became durable gets its outcome.
+
+        The caller never saw the receipt, so it forwarded nothing: the outcome says so, instead
+        of leaving a dangling intent that a restart would record as possibly disclosed.
+        """
+        if future.cancelled() or future.exception() is not None or intent_id is None:
+            return
+        outcome = Outcome(intent_id, None, error="CIVETTA-NOT-SENT")
+        entry = BatchEntry(leaves.outcome(self.stamp(), outcome), closes=intent_id)
+        # The writer is still running (it resolved this future) and drains before stopping.
+        self._writer.enqueue(entry, None).add_done_callback(
+            lambda f: f.cancelled() or f.exception()
+        )
 
     async def append_intent(self, intent: Intent, sealing: Sealing | None = None) -> Receipt:
         """Record an intent (and store its sealed copy); the receipt carries the new intent id."""
@@ -196,7 +198,7 @@ class AuditLog:
         """Destroy the data keys of every period wholly before ``before``, with an ``erasure``
         leaf per period in the same transaction; return the periods."""
         # The current period is never shredded: replicas cache its key for sealing.
-        if before > _period_start(period_of(self._clock())):
+        if before > period_start(period_of(self._clock())):
             raise ValueError("expected a date no later than the current period's start, got later")
         periods = periods_before(await self.store.data_key_periods(), before)
         if not periods:
@@ -206,51 +208,3 @@ class AuditLog:
         await self.store.append_batch(self._batch(entries, erase_periods=tuple(periods)))
         self._log.info("audit_periods_shredded", count=len(periods))
         return periods
-
-    async def _run(self) -> None:
-        """The writer: batch, commit, resolve; never stops on a failed batch."""
-        queue, settings = self._queue, self.settings
-        while True:
-            await self._wake.wait()
-            if not queue:
-                if self._stopping:
-                    return
-                self._wake.clear()
-                continue
-            if len(queue) < settings.max_batch and settings.linger_s > 0 and not self._stopping:
-                self._full.clear()
-                try:
-                    async with asyncio.timeout(settings.linger_s):
-                        await self._full.wait()
-                except TimeoutError:
-                    pass
-            items = [queue.popleft() for _ in range(min(len(queue), settings.max_batch))]
-            await self._flush(items)
-
-    async def _flush(self, items: list[_Queued]) -> None:
-        try:
-            async with asyncio.timeout(self.settings.commit_timeout_s):
-                result = await self.store.append_batch(self._batch([q.entry for q in items]))
-        except Exception as exc:
-            # Fatal for these appends only: the next batch re-reads the head from the store,
-            # so nothing of the failed transaction (committed or not) is assumed.
-            self._log.error("audit_batch_failed", count=len(items), error_type=type(exc).__name__)
-            for q in items:
-                if not q.future.done():
-                    error = AuditUnavailable("expected a durable audit record, got a failed commit")
-                    error.__cause__ = exc
-                    q.future.set_exception(error)
-            return
-        self.batches += 1
-        for offset, q in enumerate(items):
-            if not q.future.done():
-                # Indices were fixed when the batch was planned: first index + position.
-                receipt = Receipt(
-                    result.first_index + offset, result.size, result.checkpoint, q.intent_id
-                )
-                q.future.set_result(receipt)
-
-
-def _period_start(period: str) -> date:
-    year, month = (int(part) for part in period.split("-"))
-    return date(year, month, 1)

@@ -42,6 +42,12 @@ def period_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
+def period_start(period: str) -> date:
+    """The first day of a period."""
+    year, month = (int(part) for part in period.split("-"))
+    return date(year, month, 1)
+
+
 def period_end(period: str) -> date:
     """The first day after a period."""
     year, month = (int(part) for part in period.split("-"))

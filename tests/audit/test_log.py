@@ -170,3 +170,26 @@ async def test_sealed_copy_commits_with_its_intent(log: AuditLog) -> None:
     assert await log.open_sealed(sealing.sealed_id) == (sealing.salt, b"<exact forwarded bytes/>")
     with pytest.raises(ValueError, match="cite the sealed copy"):
         await log.append_intent(base, sealing)
+
+
+async def test_an_abandoned_intent_gets_a_not_sent_outcome(
+    store_url: str, keys: KeyMaterial
+) -> None:
+    """A caller cancelled while its intent commits (client gone) forwarded nothing: the intent
+    still commits, and its outcome says it was not sent, so no dangling intent remains."""
+    log = await open_log(store_url, keys, linger_s=0.05)
+    try:
+        task = asyncio.create_task(log.append_intent(intent(log, 1)))
+        await asyncio.sleep(0.01)  # queued, lingering
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await log.stop()  # drains the queue, the outcome queued after the intent included
+        data = [parse(leaf.data) for leaf in await log.store.leaves(2, 10)]
+        assert [d["type"] for d in data] == ["intent", "outcome"]
+        assert data[1]["intent_id"] == data[0]["intent_id"]
+        assert data[1]["error"] == "CIVETTA-NOT-SENT" and data[1]["status"] is None
+        assert await log.store.pending_intents() == []
+    finally:
+        await log.stop()
+        await log.store.close()
