@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -203,3 +204,35 @@ def test_postgres_schema_name_is_checked() -> None:
     """A schema name that is not a plain identifier is refused before any connection."""
     with pytest.raises(StoreError, match="schema name"):
         open_store("postgresql://u@h/db?schema=x;drop")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_two_stores_on_one_database_keep_one_head(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two store objects on one database (two processes' worth of connections) appending at
+    once never fork the log: indices are gapless and every checkpoint is its prefix's root."""
+    store_url = (
+        f"sqlite:///{tmp_path}/shared.db" if kind == "sqlite" else request.getfixturevalue("pg_url")
+    )
+    first, second = open_store(store_url), open_store(store_url)
+    await first.open()
+    await second.open()
+    try:
+
+        async def writer(store: Store, name: bytes) -> None:
+            for i in range(15):
+                await store.append_batch(batch(*(name + b"-%d-%d" % (i, j) for j in range(3))))
+
+        await asyncio.gather(writer(first, b"a"), writer(second, b"b"))
+        head = await first.head()
+        leaves = await second.leaves(0, head.size)
+        assert head.size == 90 and [x.index for x in leaves] == list(range(90))
+        hashes = [leaf_hash(x.data) for x in leaves]
+        checkpoints = await first.checkpoints()
+        assert len(checkpoints) == 30
+        for c in checkpoints:
+            assert c.note == fake_sign(c.size, root_of(hashes[: c.size]))
+    finally:
+        await first.close()
+        await second.close()
