@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from proxy.audit.checkpoint import CheckpointError
 from proxy.audit.trust import TrustAnchor
 from proxy.audit.verify_checkpoints import Pending, peek
+from proxy.audit.verify_parse import Parsers, default_workers
 from proxy.audit.verify_report import Failure, FailureClass, Report
 from proxy.audit.verify_source import LogSource, SealedChecker
 from proxy.audit.verify_walk import Walk
@@ -36,7 +37,8 @@ class VerifyOptions:
     ``held``: a signed checkpoint kept outside the log (the log must extend it);
     ``incremental``: start at the held checkpoint's size instead of entry 0;
     ``grace_s``: intents younger than this (against the newest leaf) may lack an outcome;
-    ``sealed``: when given, every intent's encrypted copy is opened and compared.
+    ``sealed``: when given, every intent's encrypted copy is opened and compared;
+    ``workers``: processes that parse leaves (None: chosen from the run's size and the CPUs).
     """
 
     held: bytes | None = None
@@ -44,10 +46,13 @@ class VerifyOptions:
     grace_s: float = 300.0
     chunk: int = 8192
     sealed: SealedChecker | None = None
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.incremental and self.held is None:
             raise ValueError("expected a held checkpoint for an incremental run, got none")
+        if self.workers is not None and self.workers < 0:
+            raise ValueError(f"expected 0 or more workers, got {self.workers}")
         if self.chunk < 1:
             raise ValueError(f"expected a chunk of at least 1 leaf, got {self.chunk}")
 
@@ -66,7 +71,11 @@ async def verify_log(
     if options.incremental and held is not None:
         start = held.checkpoint.size
         await walk.prefix(source, held, options.chunk)
-    end = await walk.leaves(source, start, size, options.chunk)
+    workers = options.workers
+    if workers is None:
+        workers = default_workers(size - start)
+    async with Parsers(workers) as parsers:
+        end = await walk.leaves(source, start, size, options.chunk, parsers)
     await walk.finish(end, size)
     return Report(
         origin=anchor.origin,

@@ -16,7 +16,15 @@ from proxy.audit import leaves
 from proxy.audit.batch import Batch, BatchEntry
 from proxy.audit.checkpoint import Checkpoint, sign_checkpoint
 from proxy.audit.note import Signer
-from proxy.audit.records import BodyRecord, Intent, Operation, Outcome, Stamp, rfc3339
+from proxy.audit.records import (
+    BodyRecord,
+    FieldRecord,
+    Intent,
+    Operation,
+    Outcome,
+    Stamp,
+    rfc3339,
+)
 from proxy.storage.base import Store
 
 _ID = "f" * 32  # uuid4().hex width
@@ -25,7 +33,18 @@ _TIME = rfc3339(_START).encode()
 
 
 def _templates() -> tuple[bytes, bytes]:
-    body = BodyRecord(2048, hashlib.sha256(b"body").digest(), None)
+    body = BodyRecord(4096, hashlib.sha256(b"body").digest(), None)
+    # Five removed fields, as a typical order has (contact name, phones, mail, address).
+    fields = tuple(
+        FieldRecord(
+            f"$.relatedParty[0].contactMedium[{i}].characteristic.value",
+            f"contact-{i}",
+            "replace",
+            hashlib.sha256(b"field %d" % i).digest(),
+            "t" * 24,
+        )
+        for i in range(5)
+    )
     intent = Intent(
         "req-" + _ID,
         "tmf622-v4",
@@ -35,6 +54,7 @@ def _templates() -> tuple[bytes, bytes]:
         hashlib.sha256(b"order").digest(),
         "0" * 64,
         body,
+        fields,
     )
     stamp = Stamp(_START, "replica-1")
     return (

@@ -56,8 +56,11 @@ class Semantics:
         #: Outcomes (incremental runs only) whose intent lies before the starting size.
         self.earlier_intents = 0
 
-    def feed(self, index: int, leaf: object) -> Iterator[Failure]:
-        """Check one parsed leaf; yield what is wrong with it."""
+    def feed(self, index: int, leaf: object) -> list[Failure]:
+        """Check one parsed leaf; return what is wrong with it (usually nothing)."""
+        return list(self._feed(index, leaf))
+
+    def _feed(self, index: int, leaf: object) -> Iterator[Failure]:
         if not isinstance(leaf, dict):
             yield _fail("leaf_schema", index, "expected a JSON object, got another value")
             return

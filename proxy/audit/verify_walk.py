@@ -7,9 +7,12 @@ docstring for the order of the steps and the reasons behind them.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Sequence
+from hashlib import sha256
+from typing import Any
 
-from proxy.audit.merkle import CompactRange, leaf_hash
+from proxy.audit.merkle import MAX_SIZE, CompactRange, leaf_hash
 from proxy.audit.trust import TrustAnchor
 from proxy.audit.verify_canonical import CanonicalParser, NotCanonical
 from proxy.audit.verify_checkpoints import (
@@ -19,6 +22,7 @@ from proxy.audit.verify_checkpoints import (
     index_checkpoints,
 )
 from proxy.audit.verify_keys import KeyChainError, KeySchedule
+from proxy.audit.verify_parse import Parsed, Parsers
 from proxy.audit.verify_report import Failure, FailureClass, FailureLog
 from proxy.audit.verify_sealed import SealedAudit
 from proxy.audit.verify_semantics import Semantics
@@ -48,7 +52,7 @@ class Walk:
         self.hashed = 0
         self.checkpoints_verified = 0
         self._parser = CanonicalParser()
-        self._cr = CompactRange()
+        self._frontier = CompactRange()
         self._by_size: dict[int, list[Pending]] = {}
         self._sizes: list[int] = []
         self._next = 0  # position in _sizes of the next checkpoint size to reach
@@ -93,7 +97,7 @@ class Walk:
             self._add(_missing(cr.size, size))
             self._broken_at = cr.size
             return
-        self._cr = cr
+        self._frontier = cr
         # Rotations published before the held size were checked by an earlier run.
         self.schedule.publish_unchecked([s for s in self._sizes if s <= size])
         self._skipped = bisect.bisect_left(self._sizes, size)
@@ -111,60 +115,81 @@ class Walk:
             except KeyChainError as exc:
                 self._add(Failure(FailureClass.SIGNATURE, exc.check, str(exc), index))
 
-    async def leaves(self, source: LogSource, start: int, size: int, chunk: int) -> int:
-        """Walk entries ``[start, size)``; return where the stored entries really end."""
+    async def leaves(
+        self, source: LogSource, start: int, size: int, chunk: int, parsers: Parsers
+    ) -> int:
+        """Walk entries ``[start, size)``; return where the stored entries really end.
+
+        Reading and parsing run ahead of the walk by ``parsers.depth`` chunks, so that the
+        store, the parsing workers and this loop work at the same time.
+        """
         self._reach(start)
         expected = start
-        for begin in range(start, size, chunk):
-            for leaf in await source.leaves(begin, min(begin + chunk, size)):
+        begins = iter(range(start, size, chunk))
+        ahead: deque[tuple[Sequence[SourceLeaf], Awaitable[list[Parsed]]]] = deque()
+
+        async def read_ahead() -> None:
+            begin = next(begins, None)
+            if begin is not None:
+                got = await source.leaves(begin, min(begin + chunk, size))
+                ahead.append((got, parsers.submit([leaf.data for leaf in got])))
+
+        for _ in range(parsers.depth):
+            await read_ahead()
+        while ahead:
+            got, parsing = ahead.popleft()
+            await read_ahead()
+            for leaf, (value, error) in zip(got, await parsing, strict=True):
                 if leaf.index < expected:
-                    self._add(
-                        Failure(
-                            FailureClass.LEAF,
-                            "leaf_order",
-                            "expected entries in index order, got a repeated index",
-                            leaf.index,
-                        )
-                    )
+                    message = "expected entries in index order, got a repeated index"
+                    self._add(Failure(FailureClass.LEAF, "leaf_order", message, leaf.index))
                     continue
                 if leaf.index > expected:
                     self._add(_missing(expected, leaf.index))
                     if self._broken_at is None:
                         self._broken_at = expected
-                self._leaf(leaf)
+                self._leaf(leaf, value, error)
                 expected = leaf.index + 1
             if self.sealed.full:
                 self._add(await self.sealed.flush())
         return expected
 
-    def _leaf(self, leaf: SourceLeaf) -> None:
+    def _leaf(self, leaf: SourceLeaf, value: Any, error: str | None) -> None:
+        """One entry: hash, stored hash, meaning, keys, sealed copy, tree, checkpoints."""
         index = leaf.index
-        h = leaf_hash(leaf.data)
+        h = sha256(b"\x00" + leaf.data).digest()  # leaf_hash, inlined: it runs per entry
         self.hashed += 1
-        value: object = None
-        try:
-            value = self._parser.parse(leaf.data)
-        except NotCanonical as exc:
-            self._add(Failure(FailureClass.SEMANTICS, "canonical", str(exc), index))
-        intent_id = value.get("intent_id") if isinstance(value, dict) else None
-        iid = intent_id if isinstance(intent_id, str) else None
+        is_object = type(value) is dict
+        iid = value.get("intent_id") if is_object else None
+        if type(iid) is not str:
+            iid = None
+        if error is not None:
+            self._add(Failure(FailureClass.SEMANTICS, "canonical", error, index))
         if leaf.stored_hash is not None and leaf.stored_hash != h:
             self._add(_leaf_hash(index, iid))
-        if value is not None:
-            self._add(list(self.semantics.feed(index, value)))
-            kind = value.get("type") if isinstance(value, dict) else None
-            if kind in _KEY_TYPES and isinstance(value, dict):
+        if error is None:
+            failures = self.semantics.feed(index, value)
+            if failures:
+                self._add(failures)
+            kind = value.get("type") if is_object else None
+            if kind == "intent":
+                if iid is not None:
+                    self.sealed.add(index, iid, value)
+            elif kind in _KEY_TYPES:
                 try:
                     self.schedule.apply(index, value)
                 except KeyChainError as exc:
-                    self._add(
-                        Failure(FailureClass.SIGNATURE, exc.check, str(exc), index, None, iid)
-                    )
-            elif kind == "intent" and iid is not None and isinstance(value, dict):
-                self.sealed.add(index, iid, value)
+                    failure = Failure(FailureClass.SIGNATURE, exc.check, str(exc), index)
+                    self._add(failure)
         if self._broken_at is None:
-            self._cr.append(h)
-        self._reach(index + 1)
+            self._frontier.append(h)
+        if index + 1 >= self._due:
+            self._reach(index + 1)
+
+    @property
+    def _due(self) -> int:
+        """The next checkpoint size to reach (beyond any size when none is left)."""
+        return self._sizes[self._next] if self._next < len(self._sizes) else MAX_SIZE + 1
 
     def _reach(self, size: int) -> None:
         """Check the checkpoints of every size up to ``size`` not checked yet.
@@ -185,7 +210,7 @@ class Walk:
         if any(not p.held for p in pendings):
             self._last_signed = size
         if roots and self._broken_at is None:
-            failures, ok = compare_roots(pendings, self._cr.root(), self._last_good)
+            failures, ok = compare_roots(pendings, self._frontier.root(), self._last_good)
             self._add(failures)
             if ok:
                 self._last_good = size

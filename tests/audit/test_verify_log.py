@@ -286,3 +286,33 @@ async def test_a_ten_thousand_leaf_log_verifies(tmp_path: Path) -> None:
     assert report.exit_code == 0, report.summary()
     assert (report.leaves_verified, report.checkpoints_verified) == (10_000, 40)
     print(f"verified 10,000 leaves in {seconds:.2f} s")
+
+
+async def test_worker_processes_find_the_same_as_one_process(tmp_path: Path) -> None:
+    """Parsing in a worker process changes nothing in the findings: a non-canonical leaf
+    and a modified one are reported alike with 0 and 1 workers."""
+    signer = Signer.generate(ORIGIN)
+    db = tmp_path / "big.db"
+    store = open_store(f"sqlite:///{db}")
+    await store.open()
+    try:
+        await bulk_log(store, signer, ORIGIN, 2000, batch_size=64)
+    finally:
+        await store.close()
+    sql(db, "UPDATE audit_leaf SET data = CAST(replace(data, '\"v\":1', '\"v\": 1') AS BLOB) "
+        "WHERE idx = 3001")  # fmt: skip
+    sql(db, "UPDATE audit_leaf SET data = CAST(replace(data, 'olo-1', 'olo-2') AS BLOB) "
+        "WHERE idx = 3500")  # fmt: skip
+    anchor = TrustAnchor(ORIGIN, signer.verifier())
+    reports = []
+    for workers in (0, 1):
+        store = open_store(f"sqlite:///{db}")
+        await store.open()
+        try:
+            options = VerifyOptions(workers=workers, chunk=512)
+            reports.append(await verify_log(StoreSource(store), anchor, options))
+        finally:
+            await store.close()
+    one, many = reports
+    assert one.failures == many.failures and one.types == many.types
+    assert {(f.check, f.index) for f in one.failures} >= {("canonical", 3001), ("leaf_hash", 3500)}
