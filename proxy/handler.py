@@ -83,7 +83,7 @@ class Handler:
             await record_outcome(
                 state, intent_id, upstream.status, upstream.body, upstream.elapsed_s
             )
-            response = _relay(upstream, request_id)
+            response = _relay(upstream, request_id, request.method)
             self._completed(
                 request,
                 request_id,
@@ -168,9 +168,15 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _relay(upstream: UpstreamResponse, request_id: str) -> web.Response:
+def _relay(upstream: UpstreamResponse, request_id: str, method: str) -> web.Response:
     headers: CIMultiDict[str] = end_to_end(upstream.headers)
     headers[REQUEST_ID] = request_id
+    if method == "HEAD" or upstream.status == 304:
+        # No body, but the length the upstream announced is part of the answer: keep it.
+        length = upstream.headers.get("Content-Length")
+        if length is not None:
+            headers["Content-Length"] = length
+        return web.Response(status=upstream.status, reason=upstream.reason, headers=headers)
     return web.Response(
         status=upstream.status, reason=upstream.reason, body=upstream.body, headers=headers
     )

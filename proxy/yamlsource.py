@@ -119,6 +119,13 @@ def schema_errors(source: Source, schema: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for err in found:
         path = list(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            # Point at the misspelt key itself, not at the mapping that holds it.
+            known = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
+            for extra in (k for k in err.instance if k not in known):
+                at = [*path, extra]
+                out.append(f"{source.where(at)}: at {_describe(path)}: unexpected key {extra!r}")
+            continue
         out.append(f"{source.where(path)}: at {_describe(path)}: {_message(err)}")
     return out
 

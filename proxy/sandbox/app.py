@@ -83,7 +83,7 @@ async def _record_and_script(request: web.Request, handler: Handler) -> web.Stre
     body = await request.read()
     request.app[RECORDER].record(
         request.method,
-        request.path,
+        request.rel_url.raw_path,
         # The raw query, exactly as received (not decoded): the bytes the incumbent got.
         request.rel_url.raw_query_string,
         tuple((k, v) for k, v in request.headers.items()),
