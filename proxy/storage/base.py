@@ -8,7 +8,7 @@ unlogged leaves) are only as good as that promise.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -63,6 +63,9 @@ class Store(Protocol):
     Audit writes happen only through :meth:`append_batch`, one transaction per batch. Reads are
     plain and never lock: the verifier and the CLI page through :meth:`leaves` and
     :meth:`checkpoints`, and build proofs with :meth:`nodes` (see ``proxy.audit.stored``).
+
+    The token vault (``proxy.vault``) keeps per-order token rows through :meth:`put_tokens` and
+    its siblings; the store sees only keyed order keys, token text and ciphertext.
     """
 
     async def open(self) -> None:
@@ -135,6 +138,43 @@ class Store(Protocol):
 
     async def data_key_periods(self) -> list[str]:
         """Periods that still have a data key, oldest first."""
+
+    async def put_tokens(self, order_key: bytes, items: Sequence[tuple[str, bytes]]) -> None:
+        """Durably store ``(token, ciphertext)`` pairs of one order; return only after COMMIT.
+
+        ``(order_key, token)`` is unique and the first ciphertext stored wins: putting a token
+        again (same value, same order, fresh nonce) changes nothing.
+        """
+
+    async def tokens_for(self, order_key: bytes) -> dict[str, bytes]:
+        """Every token of one order: token -> ciphertext."""
+
+    async def lookup_tokens(self, tokens: Sequence[str]) -> dict[str, tuple[bytes, bytes]]:
+        """Token -> ``(order_key, ciphertext)`` for the ``tokens`` the store holds (one query).
+
+        A token stored under more than one order is ambiguous and left out (see
+        :func:`unique_tokens`): restoring it would be a guess.
+        """
+
+    async def erase_tokens(self, order_key: bytes) -> int:
+        """Durably delete every token of one order (erasure); return how many there were."""
+
+
+def unique_tokens(
+    rows: Iterable[tuple[str, bytes, bytes]],
+) -> dict[str, tuple[bytes, bytes]]:
+    """``lookup_tokens``' answer from ``(token, order_key, ciphertext)`` rows, ambiguous tokens out.
+
+    Short ``digits`` tokens of two orders can coincide; such a token maps to no single original,
+    so it stays a token rather than being restored to another order's value.
+    """
+    found: dict[str, tuple[bytes, bytes]] = {}
+    ambiguous: set[str] = set()
+    for token, order_key, ciphertext in rows:
+        if token in found and found[token][0] != order_key:
+            ambiguous.add(token)
+        found[token] = (order_key, ciphertext)
+    return {t: pair for t, pair in found.items() if t not in ambiguous}
 
 
 def open_store(url: str) -> Store:

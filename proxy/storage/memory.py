@@ -17,7 +17,7 @@ from proxy.audit.batch import (
     plan_batch,
 )
 from proxy.audit.merkle import NodeId
-from proxy.storage.base import StoreError, Subscription, batch_failures
+from proxy.storage.base import StoreError, Subscription, batch_failures, unique_tokens
 
 
 class MemoryStore:
@@ -35,6 +35,7 @@ class MemoryStore:
         self._sealed: dict[str, SealedCopy] = {}
         self._data_keys: dict[str, bytes] = {}
         self._lock = asyncio.Lock()
+        self._tokens: dict[bytes, dict[str, bytes]] = {}
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -148,3 +149,33 @@ class MemoryStore:
     async def data_key_periods(self) -> list[str]:
         """See :class:`~proxy.storage.base.Store`."""
         return sorted(self._data_keys)
+
+    async def put_tokens(self, order_key: bytes, items: Sequence[tuple[str, bytes]]) -> None:
+        """See :class:`~proxy.storage.base.Store`."""
+        await self.ping()
+        if not items:
+            return
+        stored = self._tokens.setdefault(order_key, {})
+        for token, ciphertext in items:
+            stored.setdefault(token, ciphertext)
+
+    async def tokens_for(self, order_key: bytes) -> dict[str, bytes]:
+        """See :class:`~proxy.storage.base.Store`."""
+        await self.ping()
+        return dict(self._tokens.get(order_key, {}))
+
+    async def lookup_tokens(self, tokens: Sequence[str]) -> dict[str, tuple[bytes, bytes]]:
+        """See :class:`~proxy.storage.base.Store`."""
+        await self.ping()
+        wanted = set(tokens)
+        return unique_tokens(
+            (token, order_key, ciphertext)
+            for order_key, stored in self._tokens.items()
+            for token, ciphertext in stored.items()
+            if token in wanted
+        )
+
+    async def erase_tokens(self, order_key: bytes) -> int:
+        """See :class:`~proxy.storage.base.Store`."""
+        await self.ping()
+        return len(self._tokens.pop(order_key, {}))

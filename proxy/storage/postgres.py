@@ -27,6 +27,7 @@ from proxy.audit.batch import (
 )
 from proxy.audit.merkle import NodeId
 from proxy.storage import postgres_audit as sql
+from proxy.storage import postgres_tokens
 from proxy.storage.base import StoreError, Subscription, batch_failures
 from proxy.storage.postgres_schema import migrate
 
@@ -58,10 +59,7 @@ class PostgresStore:
         try:
             conn = await asyncpg.connect(self._dsn)
             try:
-                if self._schema is not None:
-                    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
-                    await conn.execute(f'SET search_path TO "{self._schema}"')
-                await migrate(conn)
+                await migrate(conn, self._schema)
             finally:
                 await conn.close()
             settings = {} if self._schema is None else {"search_path": f'"{self._schema}"'}
@@ -210,3 +208,26 @@ class PostgresStore:
         async with self._conn() as conn:
             rows = await conn.fetch("SELECT period FROM audit_data_key ORDER BY period")
         return [str(r[0]) for r in rows]
+
+    async def put_tokens(self, order_key: bytes, items: Sequence[tuple[str, bytes]]) -> None:
+        """See :class:`~proxy.storage.base.Store`."""
+        if items:
+            async with self._conn() as conn:
+                await postgres_tokens.put_tokens(conn, order_key, items)
+
+    async def tokens_for(self, order_key: bytes) -> dict[str, bytes]:
+        """See :class:`~proxy.storage.base.Store`."""
+        async with self._conn() as conn:
+            return await postgres_tokens.read_tokens_for(conn, order_key)
+
+    async def lookup_tokens(self, tokens: Sequence[str]) -> dict[str, tuple[bytes, bytes]]:
+        """See :class:`~proxy.storage.base.Store`."""
+        if not tokens:
+            return {}
+        async with self._conn() as conn:
+            return await postgres_tokens.lookup_tokens(conn, tokens)
+
+    async def erase_tokens(self, order_key: bytes) -> int:
+        """See :class:`~proxy.storage.base.Store`."""
+        async with self._conn() as conn:
+            return await postgres_tokens.erase_tokens(conn, order_key)

@@ -38,17 +38,32 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE audit_data_key (period TEXT PRIMARY KEY, wrapped BYTEA NOT NULL);
     """,
+    # The token vault (proxy.vault), as in SQLite's migration 3.
+    """
+    CREATE TABLE vault_token (
+        order_key BYTEA NOT NULL, token TEXT NOT NULL, ciphertext BYTEA NOT NULL,
+        PRIMARY KEY (order_key, token)
+    );
+    CREATE INDEX vault_token_token ON vault_token (token);
+    """,
 )
 
 #: Any fixed 64-bit number, shared by every civetta process migrating the same database.
 _MIGRATION_LOCK = 0x63697665747461
 
 
-async def migrate(conn: Any) -> int:
-    """Apply the migrations the database lacks; return the schema version."""
+async def migrate(conn: Any, schema: str | None = None) -> int:
+    """Create ``schema`` if named and missing, apply the migrations it lacks; return the version.
+
+    Everything runs under the advisory lock: two replicas creating one schema at once would
+    otherwise collide in the catalogue (CREATE SCHEMA IF NOT EXISTS is not atomic).
+    """
     while True:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            if schema is not None:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                await conn.execute(f'SET LOCAL search_path TO "{schema}"')
             version = 0
             if await conn.fetchval("SELECT to_regclass('meta') IS NOT NULL"):
                 value = await conn.fetchval("SELECT value FROM meta WHERE key = 'schema_version'")

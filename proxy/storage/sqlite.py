@@ -28,6 +28,7 @@ from proxy.audit.batch import (
 )
 from proxy.audit.merkle import NodeId
 from proxy.storage import sqlite_audit as sql
+from proxy.storage import sqlite_tokens
 from proxy.storage.base import Subscription, batch_failures
 from proxy.storage.sqlite_schema import MIGRATIONS, migrate
 from proxy.storage.sqlite_worker import Worker
@@ -201,3 +202,22 @@ class SqliteStore:
     async def data_key_periods(self) -> list[str]:
         """See :class:`~proxy.storage.base.Store`."""
         return await self._reader.call(sql.read_data_key_periods)
+
+    async def put_tokens(self, order_key: bytes, items: Sequence[tuple[str, bytes]]) -> None:
+        """See :class:`~proxy.storage.base.Store`."""
+        if items:
+            await self._writer.call(sqlite_tokens.put_tokens, order_key, items)
+
+    async def tokens_for(self, order_key: bytes) -> dict[str, bytes]:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._reader.call(sqlite_tokens.read_tokens_for, order_key)
+
+    async def lookup_tokens(self, tokens: Sequence[str]) -> dict[str, tuple[bytes, bytes]]:
+        """See :class:`~proxy.storage.base.Store`."""
+        if not tokens:
+            return {}
+        return await self._reader.call(sqlite_tokens.lookup_tokens, tokens)
+
+    async def erase_tokens(self, order_key: bytes) -> int:
+        """See :class:`~proxy.storage.base.Store`."""
+        return await self._writer.call(sqlite_tokens.erase_tokens, order_key)

@@ -41,6 +41,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE audit_data_key (period TEXT PRIMARY KEY, wrapped BLOB NOT NULL);
     """,
+    # The token vault (proxy.vault): order_key is an HMAC of the order reference, ciphertext the
+    # AES-GCM sealed original. The token index answers lookups for messages of unknown order.
+    """
+    CREATE TABLE vault_token (
+        order_key BLOB NOT NULL, token TEXT NOT NULL, ciphertext BLOB NOT NULL,
+        PRIMARY KEY (order_key, token)
+    ) WITHOUT ROWID;
+    CREATE INDEX vault_token_token ON vault_token (token);
+    """,
 )
 
 

@@ -29,6 +29,7 @@ async def run_replicas(
         await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tests.storage.replica", url, str(keys_dir), name, str(count), "16",
             cwd=REPO, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         for name in names
     ]  # fmt: skip
@@ -36,7 +37,9 @@ async def run_replicas(
         for proc in procs:
             assert proc.stdout is not None
             line = await asyncio.wait_for(proc.stdout.readline(), 60)
-            assert line == b"ready\n", line
+            if line != b"ready\n":
+                assert proc.stderr is not None
+                raise AssertionError((await proc.stderr.read()).decode()[-2000:])
         outputs = await asyncio.wait_for(
             asyncio.gather(*(proc.communicate(b"go\n") for proc in procs)), 120
         )
@@ -45,7 +48,7 @@ async def run_replicas(
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-    assert [proc.returncode for proc in procs] == [0] * len(procs)
+    assert [proc.returncode for proc in procs] == [0] * len(procs), [e[-2000:] for _, e in outputs]
     return [json.loads(out) for out, _ in outputs]
 
 
