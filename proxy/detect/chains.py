@@ -1,0 +1,126 @@
+"""Digit chains: digits joined by separators, the raw material of phone numbers.
+
+A chain is a maximal run of digit groups joined by up to three separator characters (space,
+``.``, ``-``, ``/``, brackets, ``~``), optionally led by ``+``: ``347.123.45.67``,
+``+39 (0)6 1234 5678``, ``3 4 7 1 2 3 4 5 6 7``. A chain never starts inside a word (so a
+codice migrazione such as ``TIM0612345678001A`` holds none) nor right after ``digit:`` (the
+minutes of a time); a group glued to a word at its end is dropped. Both the phone detector and
+the known-value search (:mod:`proxy.detect.known`) read chains; this module also holds the
+boundary rules that turn a chain into candidates (identifier tails, protected spans).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from proxy.detect.spans import FILLER
+
+#: Words that may be glued to a number with - _ / without making it an identifier's tail.
+PHONE_LABELS: Final = frozenset(
+    {"tel", "cell", "fax", "mob", "telefono", "cellulare", "recapito", "num", "nr", "n", "numero"}
+)
+_CHAIN: Final = re.compile(
+    r"(?<![0-9A-Za-z])(?<![0-9]:)(?:\(?\+ ?)?[0-9](?:[ \t.\-/()\[\]~]{0,3}[0-9])*"
+)
+_GROUP: Final = re.compile(r"[0-9]+")
+_JOINERS: Final = re.compile(r"[-_/]+")
+_LABEL_BEFORE: Final = re.compile(r"([A-Za-z]+)[-_/]$")
+_DIGITS_ONLY: Final = str.maketrans("", "", "0123456789")
+Spans = list[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """Digits joined by separators: ``groups`` are ``(start, end)`` of each digit run."""
+
+    start: int
+    end: int
+    international: bool
+    groups: tuple[tuple[int, int], ...]
+
+    @property
+    def digits(self) -> int:
+        """How many digits the chain holds."""
+        return sum(end - start for start, end in self.groups)
+
+
+def digit_count(text: str) -> int:
+    """How many ASCII digits ``text`` holds (C speed: no Python loop)."""
+    return len(text) - len(text.translate(_DIGITS_ONLY))
+
+
+def chains(text: str, min_digits: int = 1) -> list[Chain]:
+    """Chains of digit groups in canonical ``text`` holding at least ``min_digits`` digits."""
+    found = []
+    for match in _CHAIN.finditer(text):
+        chunk = match.group()
+        if digit_count(chunk) < min_digits:
+            continue  # cheap test first: most chains in a message are short numbers
+        start, end = match.span()
+        groups = tuple((start + g.start(), start + g.end()) for g in _GROUP.finditer(chunk))
+        if end < len(text) and text[end].isalpha():
+            groups = groups[:-1]  # the last group is glued to a word: not a number of ours
+        if groups:
+            found.append(Chain(start, groups[-1][1], "+" in text[start : groups[0][0]], groups))
+    return found
+
+
+def hangs_off_identifier(text: str, start: int, hidden: Spans) -> bool:
+    """Whether a chain starting at ``start`` is the tail of an identifier (``ord-2026-000123``).
+
+    Not when the word before is a phone label (``tel-347…``) or a protected span (a date).
+    """
+    # "ord-2026-000123": the chain starts right after a joiner that follows a word or number
+    # (not a protected span: "12/03/2026-347…" is a date, then a number).
+    if start < 2 or text[start - 1] not in "-_/" or not text[start - 2].isalnum():
+        return False
+    if any(s <= start - 2 < e for s, e in hidden):
+        return False
+    label = _LABEL_BEFORE.search(text, max(0, start - 12), start)
+    return label is None or label.group(1).lower() not in PHONE_LABELS
+
+
+def identifier_dropped(chain: Chain, text: str, hidden: Spans) -> Chain | None:
+    """``chain`` without the groups that belong to an identifier before it (None: all do)."""
+    # "ORD-2026-000123 347 1234567": the groups joined to an identifier by - _ / belong to it;
+    # what follows the first other separator is a chain of its own.
+    if not hangs_off_identifier(text, chain.start, hidden):
+        return chain
+    groups = chain.groups
+    for index in range(1, len(groups)):
+        if not _JOINERS.fullmatch(text, groups[index - 1][1], groups[index][0]):
+            rest = groups[index:]
+            return Chain(rest[0][0], rest[-1][1], False, rest)
+    return None
+
+
+def split(chain: Chain, hidden: Spans) -> list[Chain]:
+    """The runs of ``chain``'s groups that no ``hidden`` span touches, each a chain."""
+    # The runs of groups that no protected span touches, each a chain of its own.
+    if not hidden:
+        return [chain]
+    parts: list[Chain] = []
+    run: list[tuple[int, int]] = []
+    for group in (*chain.groups, (-1, -1)):
+        if group[0] >= 0 and not any(s < group[1] and group[0] < e for s, e in hidden):
+            run.append(group)
+            continue
+        if run:
+            whole = run[0] == chain.groups[0]
+            start = chain.start if whole else run[0][0]
+            parts.append(Chain(start, run[-1][1], chain.international and whole, tuple(run)))
+        run = []
+    return parts
+
+
+def masked(text: str, hidden: Spans) -> str:
+    """``text`` with the ``hidden`` spans replaced by the filler, offsets unchanged."""
+    pieces, cursor = [], 0
+    for start, end in sorted(hidden):
+        if end > cursor:
+            start = max(start, cursor)
+            pieces += [text[cursor:start], FILLER * (end - start)]
+            cursor = end
+    return "".join([*pieces, text[cursor:]])

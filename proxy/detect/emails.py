@@ -1,0 +1,119 @@
+"""E-mail addresses in free text, in any case, with sub-addresses, IDN and common disguises.
+
+Plain addresses are matched by shape: a local part of letters (any script), digits and
+``. _ % + -``; ``@`` (optionally with one space either side); a domain of labels and a TLD of
+letters (any script) or punycode. The key is the casefolded address, so ``Mario.Rossi@EXAMPLE.it``
+and ``mario.rossi@example.it`` compare equal.
+
+Disguises accepted, because people type them into notes to dodge filters or spam bots:
+``[at]``, ``(at)``, ``{at}``, ``<at>``, ``(chiocciola)`` and the same with ``dot``/``punto`` for the
+dots; the bare words `` at `` / `` chiocciola `` with `` dot `` / `` punto `` only when the address
+ends in a common TLD (so "meet at home dot" is not an address). Not accepted: spelt-out
+addresses without any marker ("mario rossi example it"), which no detector can tell from prose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Final
+
+from proxy.detect.spans import Match
+
+_LOCAL = r"[\w%+-]+(?:\.[\w%+-]+)*"
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_TLD = r"(?:[^\W\d_]{2,24}|xn--[a-z0-9-]{1,59})"
+_PLAIN: Final = re.compile(
+    rf"(?<![\w.%+-])(?P<local>{_LOCAL}) ?@ ?(?P<domain>(?:{_LABEL}\.)+{_TLD})(?![\w-]|\.[^\W_])",
+    re.IGNORECASE,
+)
+
+
+def _bracketed(words: str) -> str:
+    return (
+        rf" ?(?:\[ ?(?:{words}) ?\]|\( ?(?:{words}) ?\)|\{{ ?(?:{words}) ?\}}|< ?(?:{words}) ?>) ?"
+    )
+
+
+_AT = rf"(?:{_bracketed('at|chiocciola')}| (?:at|chiocciola) )"
+_DOT = rf"(?:{_bracketed('dot|punto')}| (?:dot|punto) |\.)"
+_COMMON_TLDS = (
+    "it|com|net|org|eu|info|biz|me|io|de|fr|es|uk|ch|at|be|nl|us|sm|va|cloud|email|online|pec"
+)
+_DISGUISED: Final = re.compile(
+    rf"(?<![\w.%+-])(?P<local>{_LOCAL})(?P<at>{_AT})"
+    rf"(?P<domain>{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}(?P<tld>{_TLD}))(?![\w-])",
+    re.IGNORECASE,
+)
+_DOT_SPLIT: Final = re.compile(_DOT, re.IGNORECASE)
+_TLD_WORDS: Final = frozenset(_COMMON_TLDS.split("|"))
+_MARKERS: Final = (" at ", "chiocciola", *(f"at{g}{b}" for g in ("", " ") for b in ")]}>"))
+_HINT: Final = re.compile(r"[\[({<] ?(?:at|chiocciola)|\bchiocciola\b| at ", re.IGNORECASE)
+
+
+def key_of(local: str, domain: str) -> str:
+    """The comparison key of an address: casefolded ``local@domain``, the domain in punycode."""
+    domain = domain.casefold()
+    if not domain.isascii():
+        # An invalid IDN is compared as written.
+        with contextlib.suppress(UnicodeError):
+            domain = domain.encode("idna").decode("ascii")
+    return f"{local.casefold()}@{domain}"
+
+
+def mailbox(key: str) -> str:
+    """``key`` without its sub-address (``mario+ord1@x.it`` -> ``mario@x.it``)."""
+    local, _, domain = key.partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def find(text: str) -> list[Match]:
+    """E-mail addresses in canonical ``text`` as matches (key: casefolded address)."""
+    matches = []
+    floor = 0
+    at = text.find("@")
+    while at != -1:
+        # Look only around each "@": a local part is at most 64 characters, a domain 255.
+        found = _PLAIN.search(text, max(floor, at - 66), min(len(text), at + 258))
+        if found is not None and found.start() <= at < found.end():
+            key = key_of(found.group("local"), found.group("domain"))
+            matches.append(Match(found.start(), found.end(), "email", key))
+            floor = found.end()
+            at = text.find("@", floor)
+        else:
+            at = text.find("@", at + 1)
+    if disguised(text):
+        for found in _DISGUISED.finditer(text):
+            bare = found.group("at").strip().casefold() in {"at", "chiocciola"}
+            if (bare or _bare(found.group("domain"))) and found.group(
+                "tld"
+            ).casefold() not in _TLD_WORDS:
+                continue  # bare words need a TLD we recognise
+            domain = ".".join(_DOT_SPLIT.split(found.group("domain")))
+            key = key_of(found.group("local"), domain)
+            matches.append(Match(found.start(), found.end(), "email", key))
+    return matches
+
+
+def disguised(text: str) -> bool:
+    """Whether ``text`` may hold a disguised address (``[at]``, `` chiocciola `` …)."""
+    lowered = text.lower()
+    # Substring tests first (C speed); the regex confirms the rare candidates.
+    if not any(marker in lowered for marker in _MARKERS):
+        return False
+    return _HINT.search(text) is not None
+
+
+def _bare(domain: str) -> bool:
+    # A domain spelt with the bare words " dot " / " punto " rather than brackets or dots.
+    lowered = domain.casefold()
+    return " dot " in lowered or " punto " in lowered
+
+
+def parse(value: str) -> str | None:
+    """The key of ``value`` when the whole of it (canonical) is one address, else None."""
+    stripped = value.strip()
+    for found in find(stripped):
+        if found.start == 0 and found.end == len(stripped):
+            return found.key
+    return None

@@ -1,0 +1,118 @@
+"""All detectors over one piece of text, with known values promoted and allowed values dropped.
+
+This is the one place where the scrubber and the egress guard agree on what personal data is:
+both call :func:`find`, so a field the scrubber cleaned never trips the guard.
+
+Base64 blobs (attachments) are skipped, not decoded: a policy must drop attachments or inspect
+their content (DOMAIN.md §6.1); decoding them here would cost more than the rest of the scan
+and would still miss compressed PDF streams.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Final
+
+from proxy.detect import emails, identifiers, known, phones
+from proxy.detect.chains import chains, digit_count
+from proxy.detect.known import ValueSet
+from proxy.detect.normalise import Mapped, fold, prepare
+from proxy.detect.spans import Match, merge
+
+EMPTY: Final = ValueSet()
+#: Base64 content (attachments) is not decoded here: a policy drops or inspects attachments.
+#: Undecoded, it can hold no finding (no ``@``, no separators, digits glued to letters).
+MIN_BLOB: Final = 128
+_BLOB: Final = re.compile(
+    r"\s*(?:[A-Za-z0-9+/]{4}\s*)+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\s*"
+)
+
+Values = Sequence[str] | ValueSet
+
+
+def compiled(values: Values) -> ValueSet:
+    """``values`` as a :class:`ValueSet` (compiled once; pass one in to skip the work)."""
+    return values if isinstance(values, ValueSet) else ValueSet.compile(values)
+
+
+def find(
+    text: str,
+    removed: ValueSet = EMPTY,
+    allowed: ValueSet = EMPTY,
+    *,
+    thorough: bool = False,
+    query: bool = False,
+) -> list[Match]:
+    """Personal data in ``text``: matches in ``text``'s own offsets, overlaps merged.
+
+    ``removed`` should already be ``removed.without(allowed)`` (the callers do that once per
+    message); ``query`` also undoes percent-encoding.
+    """
+    if _nothing_to_see(text, removed, query):
+        return []
+    mapped = prepare(text, query=query)
+    canonical = mapped.text
+    digits = digit_count(canonical)
+    hits = emails.find(canonical)
+    if len(canonical) >= 16 or digits >= 11:
+        hits.extend(identifiers.find(canonical, digits))
+    least = min(phones.MIN_DIGITS, removed.shortest)
+    runs = chains(canonical, 1 if thorough else least) if digits >= least else []
+    if runs:
+        hits.extend(phones.find(canonical, thorough=thorough, within=runs))
+    found = [_promote(_to_source(mapped, hit), removed) for hit in hits]
+    if runs and removed.needles:
+        found.extend(known.find_phones(mapped, removed, runs))
+    folded: Mapped | None = None
+    if removed.words is not None:
+        folded = fold(mapped)
+        for hit in removed.words.finditer(folded.text):
+            start, end = folded.span(hit.start(), hit.end())
+            found.append(Match(start, end, "removed_value", hit.group()))
+    if found and (allowed.keys or allowed.literals):
+        found = _drop_allowed(found, mapped, folded, allowed)
+    return merge(found)
+
+
+def _nothing_to_see(text: str, removed: ValueSet, query: bool) -> bool:
+    # The cheap gate every string of a message passes through: most are short codes, enums
+    # and dates, answered here with a handful of C-level string operations.
+    if text.isspace() or not text:
+        return True
+    if not text.isascii() or "&" in text or "\\" in text or "]]>" in text or query:
+        return False  # encoded or non-ASCII: canonicalise first, then look
+    if len(text) >= MIN_BLOB and _BLOB.fullmatch(text):
+        return True  # base64 (an attachment): see the module docstring
+    if "@" in text or len(text) >= 16 or digit_count(text) >= 6:
+        return False
+    if len(text) >= 10 and emails.disguised(text):
+        return False
+    return removed.words is None or removed.words.search(text.lower()) is None
+
+
+def _to_source(mapped: Mapped, hit: Match) -> Match:
+    start, end = mapped.span(hit.start, hit.end)
+    return Match(start, end, hit.kind, hit.key)
+
+
+def _promote(hit: Match, removed: ValueSet) -> Match:
+    # A detection of a value the policy removed is reported as such: the most telling kind.
+    is_removed = removed.holds_email(hit.key) if hit.kind == "email" else hit.key in removed.keys
+    return Match(hit.start, hit.end, "removed_value", hit.key) if is_removed else hit
+
+
+def _drop_allowed(
+    found: list[Match], mapped: Mapped, folded: Mapped | None, allowed: ValueSet
+) -> list[Match]:
+    kept = [hit for hit in found if hit.key not in allowed.keys]
+    if not kept or not allowed.literals:
+        return kept
+    view = folded if folded is not None else fold(mapped)
+    spans = []
+    for literal in allowed.literals:
+        at = view.text.find(literal)
+        while at != -1:
+            spans.append(view.span(at, at + len(literal)))
+            at = view.text.find(literal, at + 1)
+    return [hit for hit in kept if not any(s <= hit.start and hit.end <= e for s, e in spans)]

@@ -1,0 +1,63 @@
+"""Codici fiscali and partite IVA with valid check characters (python-stdnum).
+
+A codice fiscale is 16 characters: surname (3 letters), name (3), year (2), month letter, day
+(2, +40 for women), cadastral code of the birthplace (letter + 3), check letter; any of the
+seven digits may be an omocodia letter (L M N P Q R S T U V for 0 to 9). Case is ignored, and one
+space, dot or dash is tolerated between the groups people print apart (``RSS MRA 80A01 H501U``).
+A partita IVA is 11 digits, optionally after ``IT``. Only values whose check character (and, for
+the codice fiscale, birth date) is valid count: 16 random capitals or 11 random digits are not
+personal data, and requiring validity keeps NetMap ids and order numbers out.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from stdnum.it import codicefiscale, iva
+
+from proxy.detect.spans import Match
+
+_OMO = "[0-9LMNPQRSTUV]"
+_SEP = "[ .-]?"
+_CODICE_FISCALE: Final = re.compile(
+    rf"(?<![A-Za-z0-9])([A-Z]{{3}}){_SEP}([A-Z]{{3}}){_SEP}({_OMO}{{2}}[A-Z]{_OMO}{{2}}){_SEP}"
+    rf"([A-Z]{_OMO}{{3}}){_SEP}([A-Z])(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_PARTITA_IVA: Final = re.compile(r"(?<![A-Za-z0-9])(?:IT ?)?([0-9]{11})(?![A-Za-z0-9])", re.I)
+_COMPACT: Final = re.compile(r"[\s./-]")
+
+
+def valid_codice_fiscale(value: str) -> bool:
+    """Whether ``value`` (compact, any case) is a codice fiscale with a valid check letter."""
+    return len(value) == 16 and bool(codicefiscale.is_valid(value.upper()))
+
+
+def valid_partita_iva(value: str) -> bool:
+    """Whether ``value`` (11 digits) is a partita IVA with a valid check digit."""
+    return len(value) == 11 and value.isdigit() and bool(iva.is_valid(value))
+
+
+def compact(value: str) -> str:
+    """``value`` without separators, upper case: the key identifiers are compared by."""
+    return _COMPACT.sub("", value).upper()
+
+
+def find(text: str, digits: int) -> list[Match]:
+    """Valid codici fiscali and partite IVA in canonical ``text`` (``digits``: how many it has).
+
+    The key is the compact upper-case code.
+    """
+    matches = []
+    if len(text) >= 16:
+        for found in _CODICE_FISCALE.finditer(text):
+            code = "".join(found.groups()).upper()
+            if valid_codice_fiscale(code):
+                matches.append(Match(found.start(), found.end(), "codice_fiscale", code))
+    if digits >= 11:
+        for found in _PARTITA_IVA.finditer(text):
+            number = found.group(1)
+            if valid_partita_iva(number):
+                matches.append(Match(found.start(), found.end(), "partita_iva", number))
+    return matches

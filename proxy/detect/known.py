@@ -1,0 +1,183 @@
+"""Known values: what a message's policy removed (to find again) or allows (to leave alone).
+
+:meth:`ValueSet.compile` classifies each value once per message:
+
+* **phone-like** (only digits and phone punctuation, at least 6 digits): found again in any
+  spelling by comparing digits, the national significant number (NSN) and the raw digits, on
+  whole digit groups (``+39 347 123 4567``, ``347.1234567``, fullwidth digits), never inside a
+  longer alphanumeric token (the codice migrazione embeds the line's number and must survive);
+* **e-mail**: compared casefolded; a removed ``mario@x.it`` also catches ``mario+tag@x.it``,
+  an allowed one does not extend to other sub-addresses (a per-order decoy must stay exact);
+* **codes** (codice fiscale, partita IVA, any alphanumeric id): compared compact, upper case;
+* **text**: found as a whole phrase, case-, accent- and whitespace-insensitive. A value that
+  looks like a person's name (2 to 4 words of letters, no company form such as ``srl``) is also
+  found word by word (``Rossi`` alone), except for particles and address words (``di``, ``via``,
+  ``san``) and words under 3 letters. Accepted cost: a surname that is also an ordinary word
+  (``Rosso``) is removed from the same message's notes too; allowed values (e.g. the kept
+  address) still win, because a span inside an allowed value is never reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from proxy.detect import emails, identifiers, phones
+from proxy.detect.chains import Chain, chains
+from proxy.detect.normalise import Mapped, fold_text, prepare
+from proxy.detect.spans import Match
+
+_PHONE_LIKE: Final = re.compile(r"[+(]?[0-9][0-9 .\-/()]*")
+_WORD: Final = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+_NAME: Final = re.compile(r"[^\W\d_]+(?:['.-][^\W\d_]*)*(?: [^\W\d_]+(?:['.-][^\W\d_]*)*){1,3}")
+_SPACES: Final = re.compile(r"\s+")
+_COMPANY_FORMS: Final = frozenset(
+    {"srl", "spa", "snc", "sas", "srls", "coop", "ditta", "impresa", "societa", "s.r.l", "s.p.a"}
+)
+_PARTICLES: Final = frozenset(
+    {
+        *("di", "da", "de", "del", "dei", "della", "delle", "dello", "degli", "dal", "dalla"),
+        *("lo", "la", "le", "il", "van", "von", "der", "den", "sig", "sigra", "dott", "ing"),
+        *("via", "viale", "piazza", "corso", "largo", "vicolo", "strada", "localita"),
+        *("san", "santa", "santo"),
+    }
+)
+_PREFIXES: Final = frozenset({"39", "0039", "390", "00390", "0"})
+MIN_LITERAL: Final = 3
+
+
+def _nsn(canonical: str, digits: str) -> tuple[str, str | None]:
+    # The national significant number and E.164 key of a valid number; an invalid one (a typo
+    # the OSS sent) is still searched for by its raw digits.
+    e164 = phones.validate(digits, canonical.startswith(("+", "(+")))
+    if e164 is None:
+        return digits, None
+    return phones.national_of(e164), e164
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSet:
+    """Values of one message compiled for matching (see the module docstring)."""
+
+    #: Digit strings to look for in digit chains, each with the E.164 key it stands for.
+    needles: Mapping[str, str] = field(default_factory=dict)
+    #: Comparison keys: E.164 phones, casefolded e-mails, compact upper-case codes.
+    keys: frozenset[str] = frozenset()
+    #: E-mail keys without sub-address (a removed mailbox catches its sub-addresses).
+    mailboxes: frozenset[str] = frozenset()
+    #: Folded phrases (for allowed values: spans never reported).
+    literals: tuple[str, ...] = ()
+    #: Whole-word search over folded text for phrases and name words (removed values).
+    words: re.Pattern[str] | None = None
+
+    @classmethod
+    def compile(cls, values: Iterable[str]) -> ValueSet:
+        """Classify ``values`` (empty and blank ones are ignored)."""
+        needles: dict[str, str] = {}
+        keys: set[str] = set()
+        literals: set[str] = set()
+        terms: set[str] = set()
+        for value in values:
+            canonical = prepare(value).text.strip()
+            if not canonical:
+                continue
+            digits = "".join(ch for ch in canonical if ch.isdigit())
+            email = emails.parse(canonical)
+            if email is not None:
+                keys.add(email)
+            elif _PHONE_LIKE.fullmatch(canonical) and len(digits) >= 6:
+                nsn, e164 = _nsn(canonical, digits)
+                key = e164 or digits
+                keys.update({key, digits})
+                needles.update({nsn: key, digits: key})
+            keys.add(identifiers.compact(canonical))
+            folded = _SPACES.sub(" ", fold_text(canonical))
+            if email is None and _distinctive(folded, len(digits)):
+                literals.add(folded)
+                terms.add(folded)
+                terms.update(_name_words(folded))
+        mailboxes = frozenset(emails.mailbox(key) for key in keys if "@" in key)
+        return cls(needles, frozenset(keys), mailboxes, tuple(sorted(literals)), _pattern(terms))
+
+    @property
+    def shortest(self) -> int:
+        """The length of the shortest phone-like needle (a large number when there is none)."""
+        return min(map(len, self.needles), default=1 << 30)
+
+    def without(self, allowed: ValueSet) -> ValueSet:
+        """This set minus what ``allowed`` holds: an allowed value is never a finding."""
+        needles = {n: k for n, k in self.needles.items() if k not in allowed.keys}
+        return ValueSet(
+            needles, self.keys - allowed.keys, self.mailboxes, self.literals, self.words
+        )
+
+    def holds_email(self, key: str) -> bool:
+        """Whether the e-mail ``key`` (or its mailbox) is one of these values."""
+        return key in self.keys or emails.mailbox(key) in self.mailboxes
+
+
+def _distinctive(folded: str, digits: int) -> bool:
+    # Short numbers (a civico, "interno 12") would match all over an order: not worth a term.
+    letters = sum(ch.isalpha() for ch in folded)
+    return len(folded) >= MIN_LITERAL and (letters >= MIN_LITERAL or digits >= 6)
+
+
+def _name_words(folded: str) -> list[str]:
+    if not _NAME.fullmatch(folded) or any(w.strip(".") in _COMPANY_FORMS for w in folded.split()):
+        return []
+    return [w for w in _WORD.findall(folded) if len(w) >= MIN_LITERAL and w not in _PARTICLES]
+
+
+def _pattern(terms: set[str]) -> re.Pattern[str] | None:
+    if not terms:
+        return None
+    # Longest first, so a full name wins over one of its words; spaces match any whitespace.
+    alternatives = (re.escape(t).replace(r"\ ", r"\s+") for t in sorted(terms, key=len)[::-1])
+    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)")
+
+
+def find_phones(
+    mapped: Mapped, values: ValueSet, within: Sequence[Chain] | None = None
+) -> list[Match]:
+    """Occurrences of ``values``' phone-like needles in ``mapped`` (source offsets).
+
+    ``within``: the chains of ``mapped.text`` if the caller has them already.
+    """
+    if not values.needles:
+        return []
+    found = []
+    shortest = values.shortest
+    for chain in chains(mapped.text, shortest) if within is None else within:
+        if sum(end - start for start, end in chain.groups) < shortest:
+            continue
+        digits, positions, starts, ends = _layout(mapped.text, chain)
+        for needle, key in values.needles.items():
+            at = digits.find(needle)
+            while at != -1:
+                end = at + len(needle)
+                trunk = at - 1 in starts and digits[at - 1] == "0"
+                if end in ends and (at in starts or trunk):
+                    begin = at - 1 if trunk and at not in starts else at
+                    first = positions[begin]
+                    if digits[:begin] in _PREFIXES or (chain.international and begin <= 3):
+                        first = chain.start
+                    span = mapped.span(first, positions[end - 1] + 1)
+                    found.append(Match(span[0], span[1], "removed_value", key))
+                at = digits.find(needle, at + 1)
+    return found
+
+
+def _layout(text: str, chain: Chain) -> tuple[str, list[int], set[int], set[int]]:
+    # The chain's digits, the text offset of each, and which digit indexes open/close a group.
+    digits: list[str] = []
+    positions: list[int] = []
+    starts: set[int] = set()
+    ends: set[int] = set()
+    for start, end in chain.groups:
+        starts.add(len(digits))
+        digits.extend(text[start:end])
+        positions.extend(range(start, end))
+        ends.add(len(digits))
+    return "".join(digits), positions, starts, ends

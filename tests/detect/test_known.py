@@ -1,0 +1,79 @@
+"""Tests for proxy.detect.known: compiling removed and allowed values, and finding them again."""
+
+from __future__ import annotations
+
+from proxy.detect.known import ValueSet, find_phones
+from proxy.detect.normalise import prepare
+
+
+def _phones(text: str, *values: str) -> list[str]:
+    mapped = prepare(text)
+    return [text[m.start : m.end] for m in find_phones(mapped, ValueSet.compile(values))]
+
+
+def _words(text: str, *values: str) -> list[str]:
+    pattern = ValueSet.compile(values).words
+    assert pattern is not None
+    return [m.group() for m in pattern.finditer(text.lower())]
+
+
+def test_phone_values_compile_to_needles_and_an_e164_key() -> None:
+    """A phone value is searched by NSN and raw digits and compared by its E.164 key."""
+    values = ValueSet.compile(["+39 347 123 4567"])
+    assert values.needles == {"3471234567": "+393471234567", "393471234567": "+393471234567"}
+    assert "+393471234567" in values.keys
+    assert values.shortest == 10
+
+
+def test_email_values_compare_casefolded_and_cover_sub_addresses() -> None:
+    """A removed mailbox also holds its sub-addresses."""
+    values = ValueSet.compile(["Mario@Example.IT"])
+    assert values.holds_email("mario@example.it")
+    assert values.holds_email("mario+promo@example.it")
+    assert not values.holds_email("maria@example.it")
+
+
+def test_removed_phone_is_found_in_other_spellings() -> None:
+    """The digits are compared on whole groups, with or without +39 and in any grouping."""
+    assert _phones("tel 34 7123 4567 ore 9", "3471234567") == ["34 7123 4567"]
+    assert _phones("tel +39 347/1234567", "3471234567") == ["+39 347/1234567"]
+    assert _phones("tel ３４７1234567", "+393471234567") == ["３４７1234567"]
+    assert _phones("020 7946 0958", "+44 20 7946 0958") == ["020 7946 0958"]
+
+
+def test_removed_phone_is_not_found_inside_a_codice_migrazione() -> None:
+    """The codice migrazione embeds the line's number and must survive intact."""
+    assert _phones("codice TLC0287654321002K", "0287654321") == []
+
+
+def test_removed_phone_is_not_found_inside_a_longer_number() -> None:
+    """The needle must start and end on group boundaries."""
+    assert _phones("NetMap 103471234567", "3471234567") == []
+
+
+def test_names_are_found_whole_and_word_by_word() -> None:
+    """A person's name is found as a phrase and by each distinctive word, any case and accent."""
+    assert _words("sig. ROSSI Mario", "Mario Rossi") == ["rossi", "mario"]
+    assert _words("chiedere di nicolo sciascia", "Nicolò Sciascià") == ["nicolo sciascia"]
+
+
+def test_particles_and_short_words_of_names_are_not_searched_alone() -> None:
+    """ "Di", "De", "San" and two-letter words would match everywhere."""
+    assert _words("via di san giovanni", "Maria De Santis Di San") == []
+
+
+def test_company_names_are_found_only_whole() -> None:
+    """ "Rossi Impianti srl" must not flag every "impianti" in the note."""
+    assert _words("impianti rossi impianti srl", "Rossi Impianti srl") == ["rossi impianti srl"]
+
+
+def test_short_numbers_are_not_searched() -> None:
+    """A removed civico or interno ("12") would match all over an order: it is ignored."""
+    assert ValueSet.compile(["12", "  "]).words is None
+
+
+def test_without_drops_what_is_allowed() -> None:
+    """A removed value that is also allowed is never a finding."""
+    removed = ValueSet.compile(["0287654321", "3389876543"])
+    remaining = removed.without(ValueSet.compile(["+39 02 8765 4321"]))
+    assert set(remaining.needles.values()) == {"+393389876543"}
