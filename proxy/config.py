@@ -20,6 +20,9 @@ from proxy.errors import ConfigError
 from proxy.yamlsource import Source, load_yaml_file, schema_errors
 
 DEFAULT_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+#: The built-in inbound route that carries TMF hub events back to the OSS's callbacks.
+HUB_ROUTE = "hub-callbacks"
+HUB_PREFIX = "/_civetta/hub/"
 
 
 class Direction(enum.Enum):
@@ -136,6 +139,18 @@ class AuditConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MinimisationConfig:
+    """Where the policies and the partner directory are, and what may always leave."""
+
+    policies_dir: Path = Path("policies")
+    partners_file: Path = Path("policies/partners.yaml")
+    #: The OLO's own operational contacts (NOC, quarto referente): never flagged by the guard.
+    operational_contacts: tuple[str, ...] = ()
+    #: Reload policies when their files change (SIGHUP always reloads).
+    watch: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration, validated."""
 
@@ -153,12 +168,30 @@ class Config:
     shutdown_timeout_s: float = 15.0
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    minimisation: MinimisationConfig = field(default_factory=MinimisationConfig)
+
+    @property
+    def all_routes(self) -> tuple[Route, ...]:
+        """The configured routes plus, when the incumbent-facing listener has a public URL,
+        the built-in route for hub events (registrations are rewritten to come back there)."""
+        if self.incumbent.public_url is None:
+            return self.routes
+        hub_route = Route(
+            name=HUB_ROUTE,
+            direction=Direction.INBOUND,
+            protocol=Protocol.REST,
+            path_prefix=HUB_PREFIX,
+            methods=frozenset({"POST"}),
+            upstream=URL("http://subscriber.invalid/"),
+            protected=True,
+        )
+        return (*self.routes, hub_route)
 
     def routes_for(self, direction: Direction) -> tuple[Route, ...]:
         """Routes served on the listener of ``direction``, longest prefix first."""
         return tuple(
             sorted(
-                (r for r in self.routes if r.direction is direction),
+                (r for r in self.all_routes if r.direction is direction),
                 key=lambda r: len(r.path_prefix),
                 reverse=True,
             )
@@ -299,6 +332,17 @@ def _build(src: Source, base: Path) -> Config:
         if "checkpoint_file" in au
         else None,
     )
+    mi = data.get("minimisation", {})
+    minimisation = MinimisationConfig(
+        policies_dir=file_path(
+            mi.get("policies_dir", "policies"), ("minimisation",), must_exist=False
+        ),
+        partners_file=file_path(
+            mi.get("partners_file", "policies/partners.yaml"), ("minimisation",), must_exist=False
+        ),
+        operational_contacts=tuple(mi.get("operational_contacts", ())),
+        watch=bool(mi.get("watch", True)),
+    )
     if errors:
         raise ConfigError(errors)
     return Config(
@@ -316,6 +360,7 @@ def _build(src: Source, base: Path) -> Config:
         shutdown_timeout_s=float(data.get("shutdown_timeout_s", 15.0)),
         sandbox=sandbox,
         audit=audit,
+        minimisation=minimisation,
     )
 
 

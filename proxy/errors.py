@@ -95,6 +95,19 @@ class LeakBlocked(CivettaError):
     code = "CIVETTA-LEAK"
     client_fault = True
 
+    def __init__(self, message: str, paths: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        #: Where the data was found (paths, never values), for the audit's ``block`` leaf.
+        self.paths = paths
+
+
+class PolicyMissing(CivettaError):
+    """A protected route received a message that no policy covers: refused, never forwarded."""
+
+    status = 403
+    code = "CIVETTA-NO-POLICY"
+    client_fault = True
+
 
 class VaultError(CivettaError):
     """Tokens or decoys could not be issued or restored."""

@@ -1,29 +1,52 @@
 """The request handler: one message, step by step (DESIGN.md §3).
 
-The steps are a fixed straight line. Steps 3 to 5 (partner, policy, egress guard) and 7 (audit)
-are where minimisation and the audit log plug in; every step either passes the message on or
-raises a :class:`~proxy.errors.CivettaError`, which becomes the proxy's own error response and
-guarantees that nothing was forwarded.
+The steps are a fixed straight line; every step either passes the message on or raises a
+:class:`~proxy.errors.CivettaError`, which becomes the proxy's own error response and guarantees
+that nothing was forwarded:
+
+1. match the route; 2. read and parse the body; 3.-5. policy, partner, rules and egress guard
+(:mod:`proxy.minimise`, pure); 6. serialise once; 7. persist new tokens, then the audit intent,
+both durable; 8. forward exactly those bytes, once; 9. the way back: restore tokens in the
+answer, record the outcome, relay.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
+from dataclasses import dataclass
 
 from aiohttp import web
 from multidict import CIMultiDict
+from yarl import URL
 
-from proxy.audit.records import Operation
-from proxy.config import Direction, Route
-from proxy.errors import BodyError, BodyTooLarge, CivettaError, NotReady
+from proxy import hub
+from proxy.audit import leaves
+from proxy.audit.records import FieldRecord, Operation
+from proxy.config import HUB_ROUTE, Direction, Protocol, Route
+from proxy.errors import BodyError, BodyTooLarge, CivettaError, LeakBlocked, NotReady, RouteNotFound
+from proxy.formats.json_body import parse_json, serialise_json
+from proxy.formats.media import BodyKind, encode_content
 from proxy.headers import REQUEST_ID, end_to_end, request_id_of
 from proxy.journal import Disclosure, record_intent, record_outcome
-from proxy.message import parse_message
+from proxy.message import Message, parse_message, parse_response
+from proxy.minimise import Minimised, minimise_request, restore_response
 from proxy.replies import error_response
 from proxy.state import ProxyState
+from proxy.storage import Subscription
 from proxy.upstream import UpstreamResponse
 
 _CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where step 8 sends the message: a route's upstream, or a hub subscriber's callback."""
+
+    path: str
+    url: URL | None = None
+    #: The path policies see (the callback's own path for hub events).
+    logical_path: str = ""
 
 
 class Handler:
@@ -49,19 +72,40 @@ class Handler:
             raw_path = request.rel_url.raw_path
             _check_path(raw_path)
             route = self.router.match(request.method, request.rel_url.path)
+            target = await self._target(route, request)
             # 2. Read the body, bounded; on protected routes undo the coding and parse it.
-            wire = await _read_body(
-                request, route.max_body_bytes or state.config.limits.max_body_bytes
-            )
+            limit = route.max_body_bytes or state.config.limits.max_body_bytes
+            wire = await _read_body(request, limit)
             bytes_in = len(wire)
+            message: Message | None = None
             if route.protected:
-                parse_message(route, request.method, request.headers, wire, state.config.limits)
-            # 3.-5. Partner, policy and egress guard: minimisation (see proxy.engine).
-            # 6. Serialise once: an unchanged message is forwarded as the exact bytes received.
-            outgoing = wire
+                message = parse_message(
+                    route, request.method, request.headers, wire, state.config.limits
+                )
+            # Hub registrations: the incumbent gets civetta's callback, not the OSS's.
+            rewritten: hub.Rewritten | None = None
+            if message is not None and self._is_hub_registration(route, request, message):
+                message, rewritten = await self._rewrite_hub(route, message)
+            # 3.-6. Policy, partner, rules, egress guard, serialisation (pure).
+            minimised = (
+                minimise_request(
+                    state.minimiser,
+                    request.method,
+                    target.logical_path,
+                    request.rel_url.raw_query_string,
+                    request.headers,
+                    message,
+                    _subject_cn(request),
+                )
+                if route.protected
+                else Minimised(wire, None, None, None)
+            )
+            outgoing = minimised.outgoing or (message.wire if message is not None else wire)
             headers = end_to_end(request.headers)
             headers[REQUEST_ID] = request_id
-            # 7. Audit intent: durable under a signed checkpoint before any byte leaves.
+            # 7. New tokens, then the audit intent: durable before any byte leaves.
+            if minimised.tokens and minimised.order_ref is not None:
+                await state.vault.remember(minimised.order_ref, minimised.tokens)
             disclosure = Disclosure(
                 request_id=request_id,
                 route=route.name,
@@ -69,21 +113,35 @@ class Handler:
                 operation=Operation(
                     request.method, route.path_prefix, request.headers.get("SOAPAction")
                 ),
+                partner=minimised.partner.id if minimised.partner is not None else None,
+                order_ref=minimised.order_ref,
+                policy_hash=minimised.policy.name if minimised.policy is not None else None,
+                fields=tuple(
+                    FieldRecord(d.path, d.rule, d.action, d.commitment, d.token_id)
+                    for d in minimised.decisions
+                    if d.commitment is not None
+                ),
             )
             intent_id = await record_intent(state, disclosure, outgoing)
             # 8. Forward exactly those bytes, once.
             try:
                 upstream = await state.upstreams[route.name].forward(
-                    request.method, raw_path, request.rel_url.raw_query_string, headers, outgoing
+                    request.method,
+                    target.path,
+                    request.rel_url.raw_query_string,
+                    headers,
+                    outgoing,
+                    target.url,
                 )
             except CivettaError as err:
                 await record_outcome(state, intent_id, None, None, None, err.code)
                 raise
-            # 9. Relay the answer (the way back: restore tokens, audit the outcome).
             await record_outcome(
                 state, intent_id, upstream.status, upstream.body, upstream.elapsed_s
             )
-            response = _relay(upstream, request_id, request.method)
+            # 9. The way back: restore tokens for the OSS (and the OSS's hub callback).
+            body = await self._way_back(route, request.method, minimised, upstream, rewritten)
+            response = _relay(upstream, request_id, request.method, body)
             self._completed(
                 request,
                 request_id,
@@ -96,6 +154,8 @@ class Handler:
             )
             return response
         except CivettaError as err:
+            if isinstance(err, LeakBlocked) and route is not None:
+                await self._record_block(request_id, route, err)
             state.metrics.rejections.labels(err.code).inc()
             self._completed(
                 request, request_id, route, err.status, started, bytes_in, 0, None, err.code
@@ -106,6 +166,102 @@ class Handler:
             )
         finally:
             state.in_flight -= 1
+
+    async def _target(self, route: Route, request: web.Request) -> _Target:
+        """Step 8's destination; hub events go to the callback their subscription registered."""
+        path = request.rel_url.raw_path
+        if self.direction is Direction.INBOUND and route.name == HUB_ROUTE:
+            split = hub.split_callback_path(request.rel_url.path)
+            sub = await self.state.store.get_subscription(split[0]) if split is not None else None
+            if split is None or sub is None:
+                raise _no_subscription()
+            base = URL(sub.callback)
+            rest = split[1]
+            return _Target(
+                base.raw_path.rstrip("/") + rest, base.with_path("/").with_query(None), rest
+            )
+        return _Target(path, None, request.rel_url.path)
+
+    def _is_hub_registration(self, route: Route, request: web.Request, message: Message) -> bool:
+        return (
+            self.direction is Direction.OUTBOUND
+            and route.protocol is Protocol.REST
+            and message.kind is BodyKind.JSON
+            and self.state.config.incumbent.public_url is not None
+            and hub.is_registration(request.method, request.rel_url.path)
+        )
+
+    async def _rewrite_hub(self, route: Route, message: Message) -> tuple[Message, hub.Rewritten]:
+        public_url = self.state.config.incumbent.public_url
+        assert public_url is not None
+        sub_id = uuid.uuid4().hex
+        rewritten = hub.rewrite_registration(message.document, public_url, sub_id)
+        await self.state.store.put_subscription(
+            Subscription(sub_id, route.name, rewritten.original, time.time())
+        )
+        plain = serialise_json(rewritten.document)
+        wire = encode_content(plain, message.codings)
+        return Message(
+            message.kind, message.media, message.codings, wire, plain, rewritten.document
+        ), rewritten
+
+    async def _way_back(
+        self,
+        route: Route,
+        method: str,
+        minimised: Minimised,
+        upstream: UpstreamResponse,
+        rewritten: hub.Rewritten | None,
+    ) -> bytes | None:
+        """The answer's new body (tokens restored, hub callback put back), or None: as it came."""
+        if not upstream.body or method == "HEAD":
+            return None
+        if rewritten is not None:
+            return await self._restore_hub(rewritten, upstream)
+        policy = minimised.policy
+        if policy is None or not policy.response:
+            return None
+        try:
+            answer = parse_response(
+                route, upstream.headers, upstream.body, self.state.config.limits
+            )
+        except CivettaError:
+            # Not a body the policy understands (an HTML error page …): relay it as it came.
+            return None
+        if answer is None:
+            return None
+        order_ref = minimised.order_ref or policy.order_reference(answer.document)
+        mapping = await self.state.vault.mapping(order_ref) if order_ref is not None else {}
+        return restore_response(self.state.minimiser, policy, answer, order_ref, mapping)
+
+    async def _restore_hub(
+        self, rewritten: hub.Rewritten, upstream: UpstreamResponse
+    ) -> bytes | None:
+        if upstream.status >= 300:
+            return None
+        try:
+            document = parse_json(upstream.body)
+        except CivettaError:
+            return None
+        sub_id = rewritten.replacement.rsplit("/", 1)[-1]
+        if isinstance(document, dict) and isinstance(document.get("id"), str):
+            await self.state.store.set_subscription_upstream_id(sub_id, document["id"])
+        restored = hub.restore_registration(document, rewritten)
+        return None if restored is document else serialise_json(restored)
+
+    async def _record_block(self, request_id: str, route: Route, err: LeakBlocked) -> None:
+        """A refused leak is evidence too: a ``block`` leaf naming where (never what)."""
+        if not self.state.config.audit.enabled:
+            return
+        audit = self.state.audit
+        try:
+            await audit.append(
+                leaves.block(
+                    audit.stamp(), request_id, route.name, self.direction.value, err.code, err.paths
+                )
+            )
+        except CivettaError as failure:
+            self.state.log.error("audit_block_failed", request_id=request_id, code=failure.code)
 
     def _completed(
         self,
@@ -144,6 +300,23 @@ class Handler:
         )
 
 
+def _no_subscription() -> CivettaError:
+    return RouteNotFound("expected a registered hub subscription, got none")
+
+
+def _subject_cn(request: web.Request) -> str | None:
+    """The common name of a verified client certificate (partner resolution by certificate)."""
+    transport = request.transport
+    cert = transport.get_extra_info("peercert") if transport is not None else None
+    if not cert:
+        return None
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
 def _check_path(raw_path: str) -> None:
     """Refuse paths whose meaning differs between civetta and the upstream (path confusion)."""
     lowered = raw_path.lower()
@@ -168,7 +341,9 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _relay(upstream: UpstreamResponse, request_id: str, method: str) -> web.Response:
+def _relay(
+    upstream: UpstreamResponse, request_id: str, method: str, body: bytes | None
+) -> web.Response:
     headers: CIMultiDict[str] = end_to_end(upstream.headers)
     headers[REQUEST_ID] = request_id
     if method == "HEAD" or upstream.status == 304:
@@ -178,5 +353,8 @@ def _relay(upstream: UpstreamResponse, request_id: str, method: str) -> web.Resp
             headers["Content-Length"] = length
         return web.Response(status=upstream.status, reason=upstream.reason, headers=headers)
     return web.Response(
-        status=upstream.status, reason=upstream.reason, body=upstream.body, headers=headers
+        status=upstream.status,
+        reason=upstream.reason,
+        body=upstream.body if body is None else body,
+        headers=headers,
     )

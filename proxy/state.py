@@ -9,12 +9,17 @@ from typing import Any
 
 from proxy.audit.log import AuditLog, AuditSettings
 from proxy.config import Config, Direction
+from proxy.engine import Keys
 from proxy.keys import KeyMaterial, load_keys
 from proxy.logs import get_logger
 from proxy.metrics import Metrics
+from proxy.minimise import Minimiser
+from proxy.partners import load_partners
+from proxy.policy.load import load_policies
 from proxy.routing import Router
 from proxy.storage import Store, open_store
 from proxy.upstream import Upstream
+from proxy.vault import TokenVault
 
 
 @dataclass(slots=True)
@@ -25,6 +30,8 @@ class ProxyState:
     store: Store
     keys: KeyMaterial
     audit: AuditLog
+    minimiser: Minimiser
+    vault: TokenVault
     upstreams: dict[str, Upstream]
     routers: dict[Direction, Router]
     metrics: Metrics = field(default_factory=Metrics.create)
@@ -48,6 +55,24 @@ def audit_settings(config: Config) -> AuditSettings:
     )
 
 
+def engine_keys(keys: KeyMaterial) -> Keys:
+    """The engine's keys; ``commit`` is the audit log's, so decisions and leaves agree."""
+    return Keys(
+        commit=keys.derive("commitment"), token=keys.derive("token"), hash=keys.derive("hash")
+    )
+
+
+def load_minimiser(config: Config, keys: KeyMaterial) -> Minimiser:
+    """Policies and partners from disk; raises ConfigError listing every problem."""
+    m = config.minimisation
+    return Minimiser(
+        policies=load_policies(m.policies_dir),
+        partners=load_partners(m.partners_file),
+        keys=engine_keys(keys),
+        allowed=m.operational_contacts,
+    )
+
+
 @asynccontextmanager
 async def open_state(
     config: Config, store: Store | None = None, audit: AuditSettings | None = None
@@ -58,6 +83,7 @@ async def open_state(
     proxy never becomes ready.
     """
     keys = load_keys(config.keys_dir, config.generate_keys)
+    minimiser = load_minimiser(config, keys)  # an invalid policy stops the start, listed
     store = store if store is not None else open_store(config.storage_url)
     await store.open()
     audit_log = AuditLog(store, keys, audit if audit is not None else audit_settings(config))
@@ -67,12 +93,14 @@ async def open_state(
         await audit_log.stop()
         await store.close()
         raise
-    upstreams = {r.name: Upstream(r, config.limits.max_response_bytes) for r in config.routes}
+    upstreams = {r.name: Upstream(r, config.limits.max_response_bytes) for r in config.all_routes}
     state = ProxyState(
         config=config,
         store=store,
         keys=keys,
         audit=audit_log,
+        minimiser=minimiser,
+        vault=TokenVault(store, keys.derive("vault")),
         upstreams=upstreams,
         routers={d: Router(config.routes_for(d)) for d in Direction},
     )

@@ -12,7 +12,16 @@ from aiohttp import web
 from yarl import URL
 
 from proxy.app import RunningServer, start_servers
-from proxy.config import Config, Direction, Limits, Listener, Protocol, Route, Timeouts
+from proxy.config import (
+    Config,
+    Direction,
+    Limits,
+    Listener,
+    MinimisationConfig,
+    Protocol,
+    Route,
+    Timeouts,
+)
 from proxy.sandbox.app import SandboxSettings, build_app
 from proxy.state import ProxyState, open_state
 from proxy.storage import Store
@@ -57,6 +66,11 @@ def config(tmp: Path, routes: Iterable[Route], **overrides: object) -> Config:
         limits=Limits(max_body_bytes=256 * 1024),
         storage_url="memory://",
         keys_dir=tmp / "keys",
+        # The permissive test policies: every message covered, no rules, the guard still on.
+        minimisation=MinimisationConfig(
+            policies_dir=REPO / "tests" / "fixtures" / "policy" / "open",
+            partners_file=REPO / "policies" / "partners.yaml",
+        ),
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
 

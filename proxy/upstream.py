@@ -64,15 +64,23 @@ class Upstream:
         )
 
     async def forward(
-        self, method: str, raw_path: str, raw_query: str, headers: CIMultiDict[str], body: bytes
+        self,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: CIMultiDict[str],
+        body: bytes,
+        base: URL | None = None,
     ) -> UpstreamResponse:
-        """Send one request; map transport failures to the proxy's 502/504 errors."""
+        """Send one request (to ``base`` instead of the route's upstream when given, e.g. a hub
+        subscriber's callback); map transport failures to the proxy's 502/504 errors."""
         started = time.perf_counter()
         tls = self.route.tls
+        url = self.target(raw_path, raw_query) if base is None else _join(base, raw_path, raw_query)
         try:
             async with self._session.request(
                 method,
-                self.target(raw_path, raw_query),
+                url,
                 headers=headers,
                 data=body if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS") else None,
                 allow_redirects=False,
@@ -121,3 +129,8 @@ class Upstream:
         await self._session.close()
         # Give SSL transports a moment to close cleanly (aiohttp's documented advice).
         await asyncio.sleep(0)
+
+
+def _join(base: URL, raw_path: str, raw_query: str) -> URL:
+    url = base.with_path(raw_path, encoded=True)
+    return url if not raw_query else URL(str(url) + "?" + raw_query, encoded=True)

@@ -17,11 +17,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from proxy.testing import SCHEMAS
+from proxy.testing import REPO, SCHEMAS
 from tests.e2e.conftest import ACTION_PREFIX, FIXTURES, SOAP11_PATH, free_port
 
 #: The console script installed next to this interpreter (``.venv/bin/civetta``).
 CIVETTA = str(Path(sys.executable).with_name("civetta"))
+#: Permissive test policies: these tests are about the processes, not minimisation.
+OPEN_POLICIES = REPO / "tests" / "fixtures" / "policy" / "open"
+PARTNERS = REPO / "policies" / "partners.yaml"
 #: How long a process gets to become ready, and to exit after SIGTERM.
 START_S = 15.0
 STOP_S = 5.0
@@ -54,6 +57,9 @@ routes:
     path_prefix: /listener/
     methods: [POST]
     upstream: http://127.0.0.1:{oss_listener}
+minimisation:
+  policies_dir: {policies}
+  partners_file: {partners}
 storage:
   url: sqlite:///var/civetta.db
 keys:
@@ -161,7 +167,7 @@ async def test_serve_and_sandbox_processes_forward_log_no_bodies_and_stop_on_sig
     after SIGTERM."""
     ports = {n: free_port() for n in ("oss", "incumbent", "admin", "sandbox", "oss_listener")}
     config = tmp_path / "civetta.yaml"
-    config.write_text(CONFIG.format(schemas=SCHEMAS, **ports), encoding="utf-8")
+    config.write_text(CONFIG.format(schemas=SCHEMAS, policies=OPEN_POLICIES, partners=PARTNERS, **ports), encoding="utf-8")
     marker = "Zq" + uuid.uuid4().hex[:12]
     sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"
     oss_url = f"http://127.0.0.1:{ports['oss']}"
@@ -221,7 +227,7 @@ async def test_sigterm_drains_the_request_in_flight(tmp_path: Path) -> None:
     and only then exits 0."""
     ports = {n: free_port() for n in ("oss", "incumbent", "admin", "sandbox", "oss_listener")}
     config = tmp_path / "civetta.yaml"
-    config.write_text(CONFIG.format(schemas=SCHEMAS, **ports), encoding="utf-8")
+    config.write_text(CONFIG.format(schemas=SCHEMAS, policies=OPEN_POLICIES, partners=PARTNERS, **ports), encoding="utf-8")
     sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"
     readyz = f"http://127.0.0.1:{ports['admin']}/readyz"
     async with (
@@ -324,7 +330,7 @@ async def test_config_check_accepts_a_valid_file(tmp_path: Path) -> None:
     """``civetta config check`` on a valid file exits 0 and names the routes it loaded."""
     config = tmp_path / "civetta.yaml"
     ports = {n: free_port() for n in ("oss", "incumbent", "admin", "sandbox", "oss_listener")}
-    config.write_text(CONFIG.format(schemas=SCHEMAS, **ports), encoding="utf-8")
+    config.write_text(CONFIG.format(schemas=SCHEMAS, policies=OPEN_POLICIES, partners=PARTNERS, **ports), encoding="utf-8")
     code, out, err = await run_check(config)
     assert (code, err) == (0, "")
     assert out.strip() == f"{config}: ok (3 routes)"

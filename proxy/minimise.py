@@ -1,0 +1,235 @@
+"""Steps 3 to 6 of the handler, and step 9's way back: PURE (no I/O, never awaits).
+
+Request: find the policy, resolve the partner, apply the rules (:func:`proxy.engine.apply`),
+run the egress guard on the final document, serialise once. Response or notification: apply the
+policy's ``response`` rules (``restore`` turns tokens back into the originals, from a mapping the
+handler loaded from the vault) and serialise again only if something changed.
+
+Everything that goes wrong raises a :class:`~proxy.errors.CivettaError` (fail closed): no policy
+for a protected message (403), unknown partner (403), a policy that cannot apply (422), personal
+data left in the final bytes (422, with the paths for the audit's ``block`` leaf).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from proxy.detect.egress import Finding, guard, scan_json, scan_query, scan_xml
+from proxy.detect.scrubber import Scrubber
+from proxy.engine import Context, Decision, IssuedToken, Keys, Partner, apply
+from proxy.errors import LeakBlocked, PartnerUnknown, PolicyError, PolicyMissing
+from proxy.formats.json_body import serialise_json
+from proxy.formats.media import BodyKind, encode_content
+from proxy.formats.patch import JsonPatchOp
+from proxy.formats.soap import SoapEnvelope, serialise_xml
+from proxy.message import Message
+from proxy.partners import PartnerDirectory
+from proxy.policy.model import Egress, Policy, PolicySet
+
+#: The policy language's names for the body kinds (``match.content``).
+CONTENT: Mapping[BodyKind, str] = {
+    BodyKind.JSON: "json",
+    BodyKind.MERGE_PATCH: "merge-patch",
+    BodyKind.JSON_PATCH: "json-patch",
+    BodyKind.JSON_PATCH_QUERY: "json-patch-query",
+    BodyKind.SOAP11: "soap11",
+    BodyKind.SOAP12: "soap12",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Minimiser:
+    """What minimisation needs, loaded once (and replaced whole on a policy reload)."""
+
+    policies: PolicySet
+    partners: PartnerDirectory
+    keys: Keys
+    scrubber: Scrubber = field(default_factory=Scrubber)
+    #: Configured operational contacts (the OLO's NOC …) that may always leave.
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Minimised:
+    """A request after steps 3 to 6: the exact bytes to record and send, and what was done."""
+
+    outgoing: bytes
+    policy: Policy | None
+    partner: Partner | None
+    order_ref: str | None
+    decisions: tuple[Decision, ...] = ()
+    tokens: tuple[IssuedToken, ...] = ()
+    #: Findings the guard scrubbed (``egress: scrub``); empty when it blocked or found nothing.
+    scrubbed: tuple[Finding, ...] = ()
+
+
+def soap_action(message: Message) -> str | None:
+    """The SOAP action of a SOAP message (the header, or the 1.2 ``action`` parameter)."""
+    doc = message.document
+    return doc.action.strip('"') if isinstance(doc, SoapEnvelope) and doc.action else None
+
+
+def minimise_request(
+    m: Minimiser,
+    method: str,
+    path: str,
+    raw_query: str,
+    headers: Mapping[str, str],
+    message: Message | None,
+    subject_cn: str | None = None,
+) -> Minimised:
+    """Steps 3 to 6 for one request on a protected route."""
+    # A bodyless request (GET, DELETE …) carries data only in its query: guard that.
+    if message is None:
+        _guard_query(raw_query, m.allowed)
+        return Minimised(b"", None, None, None)
+    # 3a. The policy: a protected message that no policy covers is refused.
+    policy = m.policies.find(method, path, soap_action(message), CONTENT[message.kind])
+    if policy is None:
+        raise PolicyMissing("expected a policy covering this message, got none")
+    # 3b. The partner, when the policy names where to find it.
+    partner: Partner | None = None
+    if policy.partner is not None:
+        partner = m.partners.get(policy.partner.resolve(headers, message.document, subject_cn))
+        if partner is None:
+            raise PartnerUnknown(
+                "expected a known partner for this message, got none or an unknown one"
+            )
+    order_ref = policy.order_reference(message.document)
+    # 4. Apply the policy (pure).
+    context = Context(keys=m.keys, partner=partner, order_ref=order_ref, scrubber=m.scrubber)
+    outcome = apply(policy.rules, message.document, context)
+    if outcome.tokens and order_ref is None:
+        raise PolicyError("expected an order reference for the tokens this policy issues, got none")
+    # 5. Egress guard on the final document and the query.
+    allowed = (*outcome.allowed_values, *m.allowed)
+    _guard_query(raw_query, allowed)
+    document = outcome.document
+    findings = _scan(message.kind, document, allowed, outcome.removed_values)
+    scrubbed: tuple[Finding, ...] = ()
+    changed = outcome.changed
+    if findings:
+        if policy.egress is Egress.BLOCK:
+            _block(findings)
+        document = _scrub_all(message.kind, document, m.scrubber, outcome.removed_values, allowed)
+        if _scan(message.kind, document, allowed, outcome.removed_values):
+            _block(findings)  # scrubbing did not settle it: fail closed after all
+        scrubbed, changed = tuple(findings), True
+    # 6. Serialise once: unchanged messages leave as the exact bytes received.
+    outgoing = (
+        encode_content(serialise(message.kind, document), message.codings)
+        if changed
+        else message.wire
+    )
+    return Minimised(
+        outgoing, policy, partner, order_ref, outcome.decisions, outcome.tokens, scrubbed
+    )
+
+
+def restore_response(
+    m: Minimiser,
+    policy: Policy,
+    message: Message,
+    order_ref: str | None,
+    mapping: Mapping[str, str],
+) -> bytes | None:
+    """Step 9: apply the policy's ``response`` rules; the new body, or None when unchanged."""
+    if not policy.response:
+        return None
+    context = Context(keys=m.keys, order_ref=order_ref, scrubber=m.scrubber, restore=mapping)
+    outcome = apply(policy.response, message.document, context)
+    if not outcome.changed:
+        return None
+    return encode_content(serialise(message.kind, outcome.document), message.codings)
+
+
+def serialise(kind: BodyKind, document: Any) -> bytes:
+    """Bytes for a (possibly edited) document of ``kind``."""
+    if kind in (BodyKind.SOAP11, BodyKind.SOAP12):
+        tree = document.tree if isinstance(document, SoapEnvelope) else document
+        return serialise_xml(tree)
+    if kind in (BodyKind.JSON_PATCH, BodyKind.JSON_PATCH_QUERY):
+        return serialise_json([_op_json(op) for op in document])
+    return serialise_json(document)
+
+
+def _op_json(op: JsonPatchOp) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "op": op.op.value,
+        "path": op.path if op.query is None else f"{op.path}?{op.query}",
+    }
+    if op.from_ is not None:
+        out["from"] = op.from_
+    if op.has_value:
+        out["value"] = op.value
+    return out
+
+
+def _scan(
+    kind: BodyKind, document: Any, allowed: tuple[str, ...], removed: tuple[str, ...]
+) -> list[Finding]:
+    if kind in (BodyKind.SOAP11, BodyKind.SOAP12):
+        return scan_xml(document, allowed, removed)
+    if kind in (BodyKind.JSON_PATCH, BodyKind.JSON_PATCH_QUERY):
+        return scan_json([_op_json(op) for op in document], allowed, removed)
+    return scan_json(document, allowed, removed)
+
+
+def _scrub_all(
+    kind: BodyKind,
+    document: Any,
+    scrubber: Scrubber,
+    known: tuple[str, ...],
+    allowed: tuple[str, ...],
+) -> Any:
+    """``egress: scrub``: scrub every text of the document (the guard found data no rule covered)."""
+    if kind in (BodyKind.SOAP11, BodyKind.SOAP12):
+        tree = document.tree if isinstance(document, SoapEnvelope) else document
+        for node in tree.iter():
+            if isinstance(node.text, str) and node.text.strip():
+                node.text = scrubber.scrub(node.text, known, allowed)[0]
+            for name, value in node.attrib.items():
+                node.attrib[name] = scrubber.scrub(str(value), known, allowed)[0]
+        return document
+    if kind in (BodyKind.JSON_PATCH, BodyKind.JSON_PATCH_QUERY):
+        return tuple(
+            JsonPatchOp(
+                op.index,
+                op.op,
+                op.path,
+                op.query,
+                op.from_,
+                _scrub_json(op.value, scrubber, known, allowed),
+                op.has_value,
+            )
+            for op in document
+        )
+    return _scrub_json(document, scrubber, known, allowed)
+
+
+def _scrub_json(
+    value: Any, scrubber: Scrubber, known: tuple[str, ...], allowed: tuple[str, ...]
+) -> Any:
+    if isinstance(value, str):
+        return scrubber.scrub(value, known, allowed)[0]
+    if isinstance(value, dict):
+        return {k: _scrub_json(v, scrubber, known, allowed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_json(v, scrubber, known, allowed) for v in value]
+    return value
+
+
+def _guard_query(raw_query: str, allowed: tuple[str, ...]) -> None:
+    if raw_query:
+        findings = scan_query(raw_query, allowed, ())
+        if findings:
+            _block(findings)
+
+
+def _block(findings: list[Finding]) -> None:
+    try:
+        guard(findings, "block")
+    except LeakBlocked as exc:
+        raise LeakBlocked(exc.message, tuple(dict.fromkeys(f.path for f in findings))) from None
