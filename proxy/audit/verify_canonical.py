@@ -8,7 +8,8 @@ leaves in a minute, so a fast path uses the C ``json`` encoder where the two pro
   the rest ``\\u00xx`` in lower case) and write everything else as UTF-8;
 - key order: code-point order (``json``) equals UTF-16 order (JCS) unless a key holds a
   character outside the BMP, so such leaves (any 4-byte UTF-8 sequence) take the slow path;
-- integers within ±(2**53 - 1) print alike; larger ones take the slow path;
+- integers within ±(2**53 - 1) print alike; a larger one is canonical only when it is a double
+  written in ES6 form (``9007199254740992`` is, ``9007199254740993`` is not);
 - floats: each literal is checked on its own against the ES6 form that ``rfc8785`` writes
   (``1.0`` is ``1``) and replaced by a placeholder string for the re-encoding; the placeholder
   (a NUL, encoded ``\\u0000``) cannot clash, since the fast path only takes leaves free of ``\\u``;
@@ -39,19 +40,15 @@ class NotCanonical(Exception):
     """Leaf bytes are not the RFC 8785 encoding of a JSON value; the message says why."""
 
 
-class _Slow(Exception):
-    """The fast path cannot decide; use the reference encoder."""
-
-
 def _no_constant(name: str) -> Any:
     raise NotCanonical(f"expected JSON, got the non-standard constant {name}")
 
 
-def _int(text: str) -> int:
+def _number(text: str) -> int | float:
+    """JSON numbers are doubles (RFC 8785 §3.2.2.3): integers beyond 2**53 become floats, so
+    that the reference encoder writes their ES6 form instead of refusing them."""
     value = int(text)
-    if not -_SAFE_INT <= value <= _SAFE_INT:
-        raise _Slow
-    return value
+    return value if -_SAFE_INT <= value <= _SAFE_INT else float(value)
 
 
 def es6_number(value: float) -> str:
@@ -78,9 +75,9 @@ class CanonicalParser:
     def __init__(self) -> None:
         self._literals: list[str] = []
         self._fast = json.JSONDecoder(
-            parse_float=self._float, parse_int=_int, parse_constant=_no_constant
+            parse_float=self._float, parse_int=self._int, parse_constant=_no_constant
         )
-        self._slow = json.JSONDecoder(parse_constant=_no_constant)
+        self._slow = json.JSONDecoder(parse_int=_number, parse_constant=_no_constant)
 
     def _float(self, text: str) -> str:
         """Check a float literal and swap it for an indexed placeholder."""
@@ -88,6 +85,14 @@ class CanonicalParser:
             raise NotCanonical("expected numbers in RFC 8785 form, got another form")
         self._literals.append(text)
         return f"\x00{len(self._literals) - 1}"
+
+    def _int(self, text: str) -> int | str:
+        """Integers print alike in both encoders up to 2**53; beyond, they are doubles (as
+        floats are: checked, then a placeholder, so that the caller gets the double)."""
+        value = int(text)
+        if -_SAFE_INT <= value <= _SAFE_INT:
+            return value
+        return self._float(text)
 
     def _restore(self, encoded: str) -> str:
         """Put the float literals back in place of their placeholders."""
@@ -103,18 +108,14 @@ class CanonicalParser:
         # Most leaves are ASCII without escapes: two C-speed scans send them the fast way.
         if b"\\u" not in data and (data.isascii() or _ASTRAL.search(data) is None):
             self._literals = []
-            try:
-                value = _decode(self._fast, text)
-            except _Slow:
-                pass
-            else:
-                encoded = _encoder.encode(value)
-                if self._literals:
-                    encoded = self._restore(encoded)
-                if encoded.encode("utf-8") != data:
-                    raise NotCanonical("expected the RFC 8785 encoding, got other bytes")
-                # The value holds placeholders where floats were: parse again for the caller.
-                return _decode(self._slow, text) if self._literals else value
+            value = _decode(self._fast, text)
+            encoded = _encoder.encode(value)
+            if self._literals:
+                encoded = self._restore(encoded)
+            if encoded.encode("utf-8") != data:
+                raise NotCanonical("expected the RFC 8785 encoding, got other bytes")
+            # The value holds placeholders where floats were: parse again for the caller.
+            return _decode(self._slow, text) if self._literals else value
         value = _decode(self._slow, text)
         try:
             encoded_ref = rfc8785.dumps(value)
