@@ -133,11 +133,19 @@ def _verify_bundle(args: argparse.Namespace) -> int:
 
     anchor = read_trust(Path(args.trust))
     held = Path(args.held).read_bytes() if args.held else None
-    report = verify_bundle(Path(args.dir), anchor, held)
-    _write_json(args.json, report.dumps())
+    reports = [verify_bundle(Path(args.dir), anchor, held)]
+    if args.whole:
+        from proxy.audit.evidence_source import EvidenceSource
+        from proxy.audit.verify import VerifyOptions, verify_log
+
+        source = EvidenceSource(Path(args.dir))
+        reports.append(_run(verify_log(source, anchor, VerifyOptions(held, grace_s=args.grace))))
+    _write_json(args.json, json.dumps([r.to_json() for r in reports], indent=2) + "\n")
     if args.json != "-":
-        sys.stdout.write(report.summary())
-    return report.exit_code
+        for report in reports:
+            sys.stdout.write(report.summary())
+    codes = [r.exit_code for r in reports if r.exit_code]
+    return min(codes) if codes else 0
 
 
 # --- show, prove, export -----------------------------------------------------------------
@@ -153,7 +161,8 @@ def _selection(args: argparse.Namespace, cfg: Config) -> Any:
         order_ref = order_ref_commitment(key, args.order_ref)
     since = _moment(args.since) if args.since else None
     until = _moment(args.until) if args.until else None
-    return Selection(tuple(args.index or ()), args.request_id, order_ref, since, until)
+    everything = bool(getattr(args, "all", False))
+    return Selection(tuple(args.index or ()), args.request_id, order_ref, since, until, everything)
 
 
 def _moment(text: str) -> datetime:
@@ -363,7 +372,9 @@ def register(sub: Any, keys: Any) -> None:
     p.add_argument("dir")
     p.add_argument("--trust", required=True)
     p.add_argument("--held", help="your own checkpoint of this log")
-    p.add_argument("--json", help="write the JSON report here ('-': stdout)")
+    p.add_argument("--whole", action="store_true", help="also run the full verifier (--all)")
+    p.add_argument("--grace", type=float, default=300.0, help="with --whole: see verify")
+    p.add_argument("--json", help="write the JSON report(s) here, a list ('-': stdout)")
     p.set_defaults(func=_verify_bundle)
     p = with_config(cmds.add_parser("show", help="list entries (no personal values)"))
     selection(p)
@@ -377,6 +388,7 @@ def register(sub: Any, keys: Any) -> None:
     p = with_config(cmds.add_parser("export", help="write an evidence directory"))
     p.add_argument("--out", required=True)
     selection(p)
+    p.add_argument("--all", action="store_true", help="every entry (for verify-bundle --whole)")
     p.add_argument("--openings", action="store_true", help="include salt and bytes (personal)")
     p.add_argument("--held-checkpoint", help="the regulator's checkpoint, for a consistency proof")
     p.set_defaults(func=_export)

@@ -235,3 +235,20 @@ def test_usage_errors_exit_two(built: BuiltLog, tmp_path: Path) -> None:
     bad.write_text("not a trust file\n")
     assert run(tmp_path, "audit", "verify", "--trust", str(bad)) == 2
     assert run(tmp_path, "audit", "prove") == 2
+
+
+def test_export_all_then_verify_bundle_whole(
+    built: BuiltLog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A whole-log bundle: ``verify-bundle --whole`` prints both reports and exits 0; a JSON
+    list holds them."""
+    trust = tmp_path / "trust.txt"
+    trust.write_text(built.anchor.to_text())
+    out = tmp_path / "all"
+    assert run(tmp_path, "audit", "export", "--out", str(out), "--all") == 0
+    capsys.readouterr()
+    argv = ["audit", "verify-bundle", str(out), "--trust", str(trust), "--whole", "--json", "-"]
+    assert run(tmp_path, *argv) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [r["mode"] for r in reports] == ["bundle", "full"]
+    assert reports[1]["leaves_verified"] == 14

@@ -33,7 +33,8 @@ class Selection:
     """What to select; entries matching any given criterion are selected.
 
     ``order_ref`` is the base64 commitment (see :func:`order_ref_commitment`), never the
-    reference itself; ``since``/``until`` bound the leaf time (``since <= time < until``).
+    reference itself; ``since``/``until`` bound the leaf time (``since <= time < until``);
+    ``everything`` selects the whole log (for a bundle the full verifier can run over).
     """
 
     indices: tuple[int, ...] = ()
@@ -41,11 +42,13 @@ class Selection:
     order_ref: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    everything: bool = False
 
     def __post_init__(self) -> None:
         if (self.since is None) != (self.until is None):
             raise ValueError("expected both since and until, or neither, got one")
-        if not (self.indices or self.request_id or self.order_ref or self.since):
+        criteria = self.indices or self.request_id or self.order_ref or self.since
+        if not (criteria or self.everything):
             raise ValueError("expected an index, request id, order reference or time range")
 
     def matcher(self) -> Callable[[int, dict[str, Any]], bool]:
@@ -55,7 +58,7 @@ class Selection:
         until = None if self.until is None else rfc3339(self.until)
 
         def matches(index: int, leaf: dict[str, Any]) -> bool:
-            if index in indices:
+            if self.everything or index in indices:
                 return True
             if self.request_id is not None and leaf.get("request_id") == self.request_id:
                 return True
@@ -100,8 +103,11 @@ async def select(store: Store, selection: Selection, end: int) -> list[Entry]:
             try:
                 leaf = parser.parse(stored.data)
             except NotCanonical:
-                continue
+                leaf = None
             if not isinstance(leaf, dict):
+                # Not a leaf civetta wrote: only a whole-log export carries it (for the verifier).
+                if selection.everything:
+                    picked[stored.index] = Entry(stored.index, stored.data, {})
                 continue
             entry = Entry(stored.index, stored.data, leaf)
             if matches(stored.index, leaf):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from proxy.audit import evidence_text as names
 from proxy.audit.evidence import EvidenceError, Exported, export
 from proxy.audit.evidence_select import Selection, order_ref_commitment
+from proxy.audit.evidence_source import EvidenceSource
 from proxy.audit.evidence_verify import verify_bundle
 from proxy.audit.note import Signer
 from proxy.audit.rotation import append_rotation
 from proxy.audit.sealed import Vault
 from proxy.audit.trust import TrustAnchor
+from proxy.audit.verify import verify_log
 from proxy.audit.verify_report import Report
 from proxy.keys import KeyMaterial
 from proxy.storage import open_store
@@ -30,7 +33,7 @@ from tests.audit.test_verify_support import (
     resign,
     sql,
 )
-from tests.storage.logcheck import ORIGIN
+from tests.storage.logcheck import ORIGIN, open_log
 
 
 async def make_bundle(
@@ -218,3 +221,31 @@ async def test_nothing_selected_is_an_error(built: BuiltLog, tmp_path: Path) -> 
     with pytest.raises(EvidenceError, match="matching"):
         await make_bundle(built, tmp_path / "b", Selection(request_id="no-such-request"))
     assert not (tmp_path / "b").exists()
+
+
+async def test_whole_log_bundle_runs_the_full_verifier_offline(
+    built: BuiltLog, tmp_path: Path
+) -> None:
+    """An export of every entry verifies as a log from the directory alone, and the full
+    verifier there finds what proofs cannot: an intent that never got its outcome."""
+    ((index, intent_id),) = await append_requests(built, 1, outcome=False)
+    built.clock.now += timedelta(hours=1)
+    log = await open_log(built.url, built.keys, replica="r2", clock=built.clock)
+    try:
+        await log.heartbeat()  # another replica: r1's start-up would have recovered the intent
+    finally:
+        await log.stop()
+        await log.store.close()
+    out = tmp_path / "all"
+    done = await make_bundle(built, out, Selection(everything=True))
+    assert done.entries == tuple(range(done.tree_size))
+    assert verify_bundle(out, built.anchor).exit_code == 0  # every entry is proven
+    report = await verify_log(EvidenceSource(out), built.anchor)
+    failure = report.first_failure
+    assert failure is not None and report.exit_code == 13
+    assert (failure.check, failure.index, failure.intent_id) == (
+        "intent_without_outcome",
+        index,
+        intent_id,
+    )
+    assert report.leaves_verified == done.tree_size
