@@ -16,6 +16,7 @@ from aiohttp import web
 
 from proxy.config import Config, Direction, Listener
 from proxy.handler import Handler
+from proxy.reload import reload_policies, watch
 from proxy.state import ProxyState, open_state
 from proxy.storage import Store, StoreError
 from proxy.tls import server_context
@@ -139,17 +140,32 @@ async def start_servers(state: ProxyState) -> RunningServer:
 
 
 async def serve(config: Config, store: Store | None = None) -> None:
-    """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    """Run until SIGINT or SIGTERM, then shut down gracefully; SIGHUP reloads the policies."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with open_state(config, store) as state:
+        reloads: set[asyncio.Task[bool]] = set()
+
+        def on_hup() -> None:
+            task = loop.create_task(reload_policies(state))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+        watcher = loop.create_task(watch(state)) if config.minimisation.watch else None
+        if config.incumbent.public_url is None:
+            state.log.warning("hub_rewriting_disabled", listener="incumbent")
+        if not config.audit.enabled:
+            state.log.warning("audit_disabled")
         running = await start_servers(state)
         state.log.info(
             "proxy_started", routes=len(config.routes), storage=config.storage_url.split(":", 1)[0]
         )
         await stop.wait()
         state.log.info("proxy_stopping", in_flight=state.in_flight)
+        if watcher is not None:
+            watcher.cancel()
         await running.stop()
     state.log.info("proxy_stopped")

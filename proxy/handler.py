@@ -115,7 +115,7 @@ class Handler:
                 ),
                 partner=minimised.partner.id if minimised.partner is not None else None,
                 order_ref=minimised.order_ref,
-                policy_hash=minimised.policy.name if minimised.policy is not None else None,
+                policy_hash=state.minimiser.policy_hash(minimised.policy),
                 fields=tuple(
                     FieldRecord(d.path, d.rule, d.action, d.commitment, d.token_id)
                     for d in minimised.decisions

@@ -49,6 +49,17 @@ class Minimiser:
     scrubber: Scrubber = field(default_factory=Scrubber)
     #: Configured operational contacts (the OLO's NOC …) that may always leave.
     allowed: tuple[str, ...] = ()
+    #: Policy file -> SHA-256 of its text: what intents cite and ``policy`` leaves publish.
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    #: (file, text) of every policy file, for the audit log's ``policy`` leaves.
+    texts: tuple[tuple[str, str], ...] = ()
+
+    def policy_hash(self, policy: Policy | None) -> str | None:
+        """``name@sha256`` of the file that holds ``policy``."""
+        if policy is None:
+            return None
+        digest = self.hashes.get(policy.file)
+        return f"{policy.name}@{digest}" if digest is not None else policy.name
 
 
 @dataclass(frozen=True, slots=True)

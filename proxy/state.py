@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from proxy.audit import leaves
 from proxy.audit.log import AuditLog, AuditSettings
 from proxy.config import Config, Direction
 from proxy.engine import Keys
@@ -65,12 +68,28 @@ def engine_keys(keys: KeyMaterial) -> Keys:
 def load_minimiser(config: Config, keys: KeyMaterial) -> Minimiser:
     """Policies and partners from disk; raises ConfigError listing every problem."""
     m = config.minimisation
+    policies = load_policies(m.policies_dir)
+    texts = tuple(
+        (str(path), path.read_text(encoding="utf-8"))
+        for path in sorted({Path(p.file) for p in policies.policies})
+    )
     return Minimiser(
-        policies=load_policies(m.policies_dir),
+        policies=policies,
         partners=load_partners(m.partners_file),
         keys=engine_keys(keys),
         allowed=m.operational_contacts,
+        hashes={name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in texts},
+        texts=texts,
     )
+
+
+async def publish_policies(state: ProxyState) -> None:
+    """Append a ``policy`` leaf per policy file in force (its text and hash: no data)."""
+    if not state.config.audit.enabled:
+        return
+    audit = state.audit
+    for name, text in state.minimiser.texts:
+        await audit.append(leaves.policy(audit.stamp(), Path(name).name, text))
 
 
 @asynccontextmanager
@@ -106,6 +125,7 @@ async def open_state(
     )
     for name in keys.generated:
         state.log.info("key_generated", file=name)
+    await publish_policies(state)
     try:
         yield state
     finally:
