@@ -8,7 +8,6 @@ and sends nothing; an fsync is never retried) and the writer goes on with the ne
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +66,7 @@ class AuditLog:
             max_batch=settings.max_batch,
             commit_timeout_s=settings.commit_timeout_s,
             log=self._log,
+            abandoned=self._abandoned,
         )
 
     @property
@@ -143,28 +143,19 @@ class AuditLog:
     async def _append(self, entry: BatchEntry, intent_id: str | None = None) -> Receipt:
         if not self._writer.accepting:
             raise AuditUnavailable("expected a running audit log, got one stopped")
-        future = self._writer.enqueue(entry, intent_id)
-        try:
-            # Shielded: a caller that gives up (client gone) must not unmake a record that
-            # may already be committing; see _close_abandoned.
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            future.add_done_callback(lambda f: self._close_abandoned(f, entry.opens))
-            raise
+        return await self._writer.enqueue(entry, intent_id)
 
-    def _close_abandoned(self, future: asyncio.Future[Receipt], intent_id: str | None) -> None:
-        """An append whose caller was cancelled: an intent that became durable gets its outcome.
+    def _abandoned(self, entry: BatchEntry) -> None:
+        """A committed entry whose caller was cancelled (client gone) before its receipt.
 
-        The caller never saw the receipt, so it forwarded nothing: the outcome says so, instead
-        of leaving a dangling intent that a restart would record as possibly disclosed.
+        An intent's caller never saw the receipt, so it forwarded nothing: its outcome says so
+        now, instead of leaving a dangling intent that a restart would call possibly disclosed.
         """
-        if future.cancelled() or future.exception() is not None or intent_id is None:
+        if entry.opens is None:
             return
-        outcome = Outcome(intent_id, None, error="CIVETTA-NOT-SENT")
-        entry = BatchEntry(leaves.outcome(self.stamp(), outcome), closes=intent_id)
-        # The writer is still running (it resolved this future) and drains before stopping.
-        self._writer.enqueue(entry, None).add_done_callback(
-            lambda f: f.cancelled() or f.exception()
+        outcome = Outcome(entry.opens, None, error="CIVETTA-NOT-SENT")
+        self._writer.enqueue(
+            BatchEntry(leaves.outcome(self.stamp(), outcome), closes=entry.opens), None
         )
 
     async def append_intent(self, intent: Intent, sealing: Sealing | None = None) -> Receipt:

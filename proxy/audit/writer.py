@@ -46,12 +46,14 @@ class Writer:
         max_batch: int,
         commit_timeout_s: float,
         log: Any,
+        abandoned: Callable[[BatchEntry], None] | None = None,
     ) -> None:
         self._commit = commit
         self._linger_s = linger_s
         self._max_batch = max_batch
         self._timeout_s = commit_timeout_s
         self._log = log
+        self._abandoned = abandoned
         self._queue: deque[_Queued] = deque()
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
@@ -80,7 +82,11 @@ class Writer:
             self._task = None
 
     def enqueue(self, entry: BatchEntry, intent_id: str | None) -> asyncio.Future[Receipt]:
-        """Queue an entry; the future resolves after its batch commits."""
+        """Queue an entry; the future resolves after its batch commits.
+
+        A caller that stops waiting cancels the future; the entry is still committed, and
+        ``abandoned`` hears of it.
+        """
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
         self._queue.append(_Queued(entry, future, intent_id))
         self._wake.set()
@@ -95,12 +101,7 @@ class Writer:
             await self._wake.wait()
             if not queue:
                 if self._stopping:
-                    # Future callbacks of the last batch run on the next loop turn and may
-                    # queue an outcome (_close_abandoned): give them that turn first.
-                    await asyncio.sleep(0)
-                    if not queue:
-                        return
-                    continue
+                    return
                 self._wake.clear()
                 continue
             if len(queue) < self._max_batch and self._linger_s > 0 and not self._stopping:
@@ -129,7 +130,12 @@ class Writer:
             return
         self.batches += 1
         for offset, q in enumerate(items):
-            if not q.future.done():
+            if q.future.cancelled():
+                # Its caller gave up while it committed; ``abandoned`` may queue a follow-up,
+                # which this loop commits before it can stop.
+                if self._abandoned is not None:
+                    self._abandoned(q.entry)
+            elif not q.future.done():
                 # Indices were fixed when the batch was planned: first index + position.
                 receipt = Receipt(
                     result.first_index + offset, result.size, result.checkpoint, q.intent_id
