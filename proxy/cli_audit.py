@@ -123,6 +123,10 @@ def _verify(args: argparse.Namespace) -> int:
     _write_json(args.json, report.dumps())
     if args.json != "-":
         sys.stdout.write(report.summary())
+    if args.save_checkpoint and report.ok and report.checkpoint is not None:
+        # Only a clean run's checkpoint is worth holding: the next run starts from it.
+        Path(args.save_checkpoint).write_bytes(report.checkpoint)
+        print(f"saved the checkpoint of {report.checkpoint_size} entries", file=sys.stderr)
     return int(report.exit_code)
 
 
@@ -364,6 +368,7 @@ def register(sub: Any, keys: Any) -> None:
     p.add_argument("--trust", help="the trust file kept out of band")
     p.add_argument("--from-checkpoint", help="verify from this held checkpoint's size on")
     p.add_argument("--held", help="a checkpoint held elsewhere the log must extend")
+    p.add_argument("--save-checkpoint", help="after a clean run, write its latest checkpoint")
     p.add_argument("--json", help="write the JSON report here ('-': stdout)")
     p.add_argument("--grace", type=float, default=300.0, help="seconds an intent may be open")
     p.add_argument("--no-sealed", action="store_true", help="skip opening the sealed copies")

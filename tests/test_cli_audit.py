@@ -120,17 +120,23 @@ def test_verify_exit_code_names_the_class(
     assert first.get("index") is not None or first.get("checkpoint") is not None
 
 
-def test_incremental_verify_from_a_held_checkpoint(
+def test_incremental_verify_from_a_saved_checkpoint(
     built: BuiltLog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--from-checkpoint`` starts at the held size and says so."""
+    """A clean run saves its latest checkpoint; the next run starts from it (incremental),
+    and saves the newer one."""
     held = tmp_path / "held.txt"
-    held.write_bytes(checkpoint_note(built.db, 8))
     trust = tmp_path / "trust.txt"
     trust.write_text(built.anchor.to_text())
-    code = run(tmp_path, "audit", "verify", "--trust", str(trust), "--from-checkpoint", str(held))
-    assert code == 0
-    assert "incremental verification" in capsys.readouterr().out
+    argv = ["audit", "verify", "--trust", str(trust), "--save-checkpoint", str(held)]
+    assert run(tmp_path, *argv) == 0
+    assert held.read_bytes() == checkpoint_note(built.db, 14)
+    asyncio.run(append_requests(built, 2))
+    capsys.readouterr()
+    assert run(tmp_path, *argv, "--from-checkpoint", str(held)) == 0
+    out = capsys.readouterr().out
+    assert "incremental verification" in out and "entries 14..17" in out
+    assert held.read_bytes() == checkpoint_note(built.db, 18)
 
 
 def test_show_prints_no_personal_value(

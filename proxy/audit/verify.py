@@ -90,6 +90,8 @@ async def verify_log(
         types=dict(walk.semantics.counts),
         keys=tuple(walk.schedule.to_json()),
         seconds=time.perf_counter() - started,
+        checkpoint=None if walk.verified is None else walk.verified.note,
+        checkpoint_size=None if walk.verified is None else walk.verified.checkpoint.size,
     )
 
 

@@ -115,6 +115,9 @@ class Report:
     types: Mapping[str, int] = field(default_factory=dict)
     keys: tuple[Mapping[str, object], ...] = ()
     seconds: float = 0.0
+    #: The largest stored checkpoint whose signature and root verified (to hold elsewhere).
+    checkpoint: bytes | None = field(default=None, repr=False)
+    checkpoint_size: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -150,6 +153,7 @@ class Report:
             "failure_counts": dict(sorted(self.failure_counts.items())),
             "first_failure": None if first is None else first.to_json(),
             "failures": [f.to_json() for f in self.failures],
+            "checkpoint_size": self.checkpoint_size,
             "seconds": round(self.seconds, 3),
         }
 

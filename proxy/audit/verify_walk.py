@@ -61,6 +61,8 @@ class Walk:
         self._last_signed = 0  # size of the last stored checkpoint whose signature was checked
         self._skipped = 0
         self._end = 0
+        #: The largest stored checkpoint whose signature and root both verified.
+        self.verified: Pending | None = None
 
     def _add(self, failures: Sequence[Failure] | Failure | None) -> None:
         if isinstance(failures, Failure):
@@ -203,10 +205,13 @@ class Walk:
 
     def _at(self, size: int, roots: bool) -> None:
         pendings = self._by_size[size]
+        signed = []
         for p in pendings:
             failure = check_signature(p, self.schedule, self._last_signed)
             self._add(failure)
-            self.checkpoints_verified += failure is None and not p.held
+            if failure is None and not p.held:
+                self.checkpoints_verified += 1
+                signed.append(p)
         if any(not p.held for p in pendings):
             self._last_signed = size
         if roots and self._broken_at is None:
@@ -214,6 +219,7 @@ class Walk:
             self._add(failures)
             if ok:
                 self._last_good = size
+                self.verified = signed[0] if signed else self.verified
 
     async def finish(self, end: int, size: int) -> None:
         """Rollbacks, open intents and shredded copies, once every entry has been read."""
