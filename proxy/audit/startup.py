@@ -3,13 +3,14 @@
 Steps, in order (each failure raises :class:`LogRefused` and the proxy stays not ready):
 
 1. the latest stored checkpoint verifies with the log's key and names this log's origin;
-2. the head is not shorter than that checkpoint (a shorter head is a rollback), and matches it;
-3. the head's frontier and the stored subtree nodes both give the checkpoint's root;
+2. the head's frontier and the stored subtree nodes give the head's root;
+3. the head extends that checkpoint: not shorter (a rollback), and consistent with it (the
+   same tree, or one that another replica has extended since: a consistency proof);
 4. the tail is re-hashed from the stored leaf bytes: the last complete block of ``TAIL`` leaves
    and everything after it, each perfect subtree compared with its stored node, so the chain
    leaf bytes -> nodes -> root -> signature holds where a crash or a bad disk would show first;
-5. optionally, a checkpoint held elsewhere (a file) is not ahead of the head and the stored
-   tree is consistent with it: this catches a rollback that also deleted checkpoints.
+5. optionally, the head extends a checkpoint held elsewhere (a file) in the same way: this
+   catches a rollback that also deleted the later checkpoints.
 
 The full check of every leaf is the verifier's job (``civetta audit verify``).
 """
@@ -80,54 +81,51 @@ async def _check_tail(store: Store, head: Head) -> None:
             )
 
 
+async def _extends(store: Store, old: Checkpoint, head: Head, what: str) -> None:
+    """Refuse unless the head extends the signed tree ``old`` (rollback, fork)."""
+    if head.size < old.size:
+        raise LogRefused(
+            f"expected a head of at least {old.size} leaves ({what}), got {head.size}: rollback"
+        )
+    if old.size == 0:
+        return
+    try:
+        proof = await consistency_proof(store, old.size, head.size)
+        verify_consistency(old.size, head.size, proof, old.root_hash, head.root)
+    except (ProofError, MissingNode) as exc:
+        raise LogRefused(f"expected the head to extend the {what}: {exc}") from exc
+
+
 async def check_log(
     store: Store, verifiers: Sequence[Verifier], origin: str, elsewhere: bytes | None = None
 ) -> Head:
     """Run the start-up check; return the verified head."""
-    head = await store.head()
+    # The checkpoint is read before the head: another replica may append in between, which
+    # can only make the head longer, never shorter (a false rollback).
     latest = await store.latest_checkpoint()
+    head = await store.head()
     # 1. The latest checkpoint.
     if latest is None:
         if head.size:
             raise LogRefused(
                 f"expected a signed checkpoint for a log of {head.size} leaves, got none"
             )
-        checkpoint = Checkpoint(origin, 0, head.root)
-    else:
-        checkpoint = _open(latest.note, verifiers, origin, "the latest checkpoint")
-    # 2. Rollback, then agreement.
-    if head.size < checkpoint.size:
-        raise LogRefused(
-            f"expected a head of at least {checkpoint.size} leaves (signed), "
-            f"got {head.size}: rollback"
-        )
-    if head.size != checkpoint.size or head.root != checkpoint.root_hash:
-        raise LogRefused("expected the head to be the latest signed checkpoint, got another head")
-    # 3. Frontier and stored nodes.
+        return head
+    checkpoint = _open(latest.note, verifiers, origin, "the latest checkpoint")
+    # 2. The head row and the stored nodes agree with each other.
     try:
         if CompactRange.from_state(head.size, head.frontier).root() != head.root:
             raise LogRefused("expected the head's frontier to give its root, got another root")
         if head.size and await root_at(store, head.size) != head.root:
-            raise LogRefused("expected the stored nodes to give the signed root, got another root")
+            raise LogRefused("expected the stored nodes to give the head's root, got another")
     except (ValueError, MissingNode) as exc:
         raise LogRefused(f"expected a complete stored tree: {exc}") from exc
+    # 3. ... and with what was signed: not shorter (rollback), not another tree (fork).
+    await _extends(store, checkpoint, head, "latest signed checkpoint")
     # 4. The tail, from the leaf bytes.
-    if head.size:
-        await _check_tail(store, head)
+    await _check_tail(store, head)
     # 5. A checkpoint kept outside the database.
     if elsewhere is not None:
         outside = _open(elsewhere, verifiers, origin, "the checkpoint held elsewhere")
-        if outside.size > head.size:
-            raise LogRefused(
-                f"expected a head of at least {outside.size} leaves (held elsewhere), "
-                f"got {head.size}: rollback"
-            )
-        if outside.size:
-            try:
-                proof = await consistency_proof(store, outside.size, head.size)
-                verify_consistency(outside.size, head.size, proof, outside.root_hash, head.root)
-            except (ProofError, MissingNode) as exc:
-                raise LogRefused(
-                    f"expected the log to extend the checkpoint held elsewhere: {exc}"
-                ) from exc
+        await _extends(store, outside, head, "checkpoint held elsewhere")
     return head

@@ -10,7 +10,7 @@ import pytest
 
 from proxy.audit.leaves import BodyRecord, Intent, Operation, Outcome
 from proxy.audit.log import AuditLog, AuditSettings
-from proxy.audit.merkle import CompactRange
+from proxy.audit.merkle import CompactRange, leaf_hash
 from proxy.audit.startup import TAIL, LogRefused
 from proxy.keys import KeyMaterial
 from proxy.state import open_state
@@ -148,7 +148,7 @@ async def test_a_checkpoint_held_elsewhere_catches_a_clean_rollback(
         ),
         ("DELETE FROM audit_leaf WHERE idx = (SELECT MAX(idx) - 3 FROM audit_leaf)", "gaps"),
         ("UPDATE audit_node SET hash = zeroblob(32) WHERE level = 1", "stored node"),
-        ("UPDATE audit_head SET root = zeroblob(32)", "latest signed checkpoint"),
+        ("UPDATE audit_head SET root = zeroblob(32)", "frontier"),
         (
             "UPDATE audit_checkpoint SET note = CAST(replace(CAST(note AS TEXT), "
             "char(10) || '22' || char(10), char(10) || '23' || char(10)) AS BLOB)",
@@ -165,6 +165,36 @@ async def test_tampering_near_the_head_is_refused(
     with sqlite3.connect(path) as raw:
         raw.execute(damage)
     with pytest.raises(LogRefused, match=reason):
+        await open_log(f"sqlite:///{path}", keys)
+
+
+async def test_a_head_ahead_of_the_latest_checkpoint_must_extend_it(
+    tmp_path: Path, keys: KeyMaterial
+) -> None:
+    """A head longer than the latest checkpoint (another replica committed between the two
+    reads) is accepted when it extends that checkpoint, and refused when it forks from it."""
+    path, _ = await _sqlite_log(tmp_path, keys, 20)
+    with sqlite3.connect(path) as raw:
+        raw.execute("DELETE FROM audit_checkpoint WHERE size > 15")
+        (note,) = raw.execute("SELECT note FROM audit_checkpoint WHERE size = 15").fetchone()
+    log = await open_log(f"sqlite:///{path}", keys)
+    await log.stop()
+    await log.store.close()
+    with sqlite3.connect(path) as raw:  # a fork: leaf 3 rewritten, everything rehashed
+        raw.execute(
+            "UPDATE audit_leaf SET data = X'7b7d', hash = ? WHERE idx = 3", (leaf_hash(b"{}"),)
+        )
+        raw.execute("DELETE FROM audit_node")
+        hashes = [bytes(h) for (h,) in raw.execute("SELECT hash FROM audit_leaf ORDER BY idx")]
+        cr = CompactRange()
+        for h in hashes:
+            raw.executemany(
+                "INSERT INTO audit_node VALUES (?, ?, ?)", [n for n in cr.append(h) if n[0]]
+            )
+        raw.execute("DELETE FROM audit_checkpoint WHERE size > 15")
+        raw.execute("UPDATE audit_checkpoint SET note = ? WHERE size = 15", (note,))
+    _rewrite_head(path, len(hashes))
+    with pytest.raises(LogRefused, match="extend the latest signed checkpoint"):
         await open_log(f"sqlite:///{path}", keys)
 
 
