@@ -83,15 +83,17 @@ async def verify_log(
         size=end,
         from_size=start,
         leaves_verified=walk.hashed,
-        checkpoints_verified=walk.checkpoints_verified,
+        checkpoints_verified=walk.track.verified_count,
         failures=walk.failures.failures,
         failure_counts=walk.failures.counts,
         counts=walk.counts(),
         types=dict(walk.semantics.counts),
         keys=tuple(walk.schedule.to_json()),
         seconds=time.perf_counter() - started,
-        checkpoint=None if walk.verified is None else walk.verified.note,
-        checkpoint_size=None if walk.verified is None else walk.verified.checkpoint.size,
+        checkpoint=None if walk.track.verified is None else walk.track.verified.note,
+        checkpoint_size=None
+        if walk.track.verified is None
+        else walk.track.verified.checkpoint.size,
     )
 
 

@@ -6,27 +6,22 @@ docstring for the order of the steps and the reasons behind them.
 
 from __future__ import annotations
 
-import bisect
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from hashlib import sha256
 from typing import Any
 
-from proxy.audit.merkle import MAX_SIZE, CompactRange, leaf_hash
+from proxy.audit.merkle import CompactRange, leaf_hash
 from proxy.audit.trust import TrustAnchor
 from proxy.audit.verify_canonical import CanonicalParser, NotCanonical
-from proxy.audit.verify_checkpoints import (
-    Pending,
-    check_signature,
-    compare_roots,
-    index_checkpoints,
-)
+from proxy.audit.verify_checkpoints import Pending
 from proxy.audit.verify_keys import KeyChainError, KeySchedule
 from proxy.audit.verify_parse import Parsed, Parsers
 from proxy.audit.verify_report import Failure, FailureClass, FailureLog
 from proxy.audit.verify_sealed import SealedAudit
 from proxy.audit.verify_semantics import Semantics
 from proxy.audit.verify_source import LogSource, SealedChecker, SourceLeaf
+from proxy.audit.verify_track import CheckpointTrack
 
 #: In canonical JSON a key leaf holds exactly these bytes (a string value cannot: its quotes
 #: would be escaped), so the prefix of an incremental run parses only the leaves that do.
@@ -50,19 +45,11 @@ class Walk:
         self.failures = FailureLog()
         self.sealed = SealedAudit(sealed)
         self.hashed = 0
-        self.checkpoints_verified = 0
+        self.track = CheckpointTrack((), anchor.origin, None)
         self._parser = CanonicalParser()
         self._frontier = CompactRange()
-        self._by_size: dict[int, list[Pending]] = {}
-        self._sizes: list[int] = []
-        self._next = 0  # position in _sizes of the next checkpoint size to reach
         self._broken_at: int | None = None  # first missing entry: later roots are unknowable
-        self._last_good = 0  # size of the last checkpoint whose root matched
-        self._last_signed = 0  # size of the last stored checkpoint whose signature was checked
-        self._skipped = 0
         self._end = 0
-        #: The largest stored checkpoint whose signature and root both verified.
-        self.verified: Pending | None = None
 
     def _add(self, failures: Sequence[Failure] | Failure | None) -> None:
         if isinstance(failures, Failure):
@@ -73,11 +60,8 @@ class Walk:
 
     def index(self, notes: Sequence[tuple[int | None, bytes]], held: Pending | None) -> None:
         """Group the stored checkpoints (and the held one) by size."""
-        self._by_size, failures = index_checkpoints(notes, self.anchor.origin)
-        self._add(failures)
-        if held is not None and held.checkpoint.size > 0:
-            self._by_size.setdefault(held.checkpoint.size, []).append(held)
-        self._sizes = sorted(self._by_size)
+        self.track = CheckpointTrack(notes, self.anchor.origin, held)
+        self._add(self.track.failures)
 
     async def prefix(self, source: LogSource, held: Pending, chunk: int) -> None:
         """Incremental runs: re-hash entries before the held checkpoint; learn their keys."""
@@ -101,9 +85,8 @@ class Walk:
             return
         self._frontier = cr
         # Rotations published before the held size were checked by an earlier run.
-        self.schedule.publish_unchecked([s for s in self._sizes if s <= size])
-        self._skipped = bisect.bisect_left(self._sizes, size)
-        self._next = self._skipped
+        self.schedule.publish_unchecked([s for s in self.track.sizes if s <= size])
+        self.track.skip_below(size)
 
     def _learn(self, index: int, data: bytes) -> None:
         try:
@@ -185,41 +168,12 @@ class Walk:
                     self._add(failure)
         if self._broken_at is None:
             self._frontier.append(h)
-        if index + 1 >= self._due:
+        if index + 1 >= self.track.due:
             self._reach(index + 1)
 
-    @property
-    def _due(self) -> int:
-        """The next checkpoint size to reach (beyond any size when none is left)."""
-        return self._sizes[self._next] if self._next < len(self._sizes) else MAX_SIZE + 1
-
     def _reach(self, size: int) -> None:
-        """Check the checkpoints of every size up to ``size`` not checked yet.
-
-        Sizes below ``size`` were skipped by a gap: their signatures are still checked.
-        """
-        while self._next < len(self._sizes) and self._sizes[self._next] <= size:
-            at = self._sizes[self._next]
-            self._next += 1
-            self._at(at, roots=at == size)
-
-    def _at(self, size: int, roots: bool) -> None:
-        pendings = self._by_size[size]
-        signed = []
-        for p in pendings:
-            failure = check_signature(p, self.schedule, self._last_signed)
-            self._add(failure)
-            if failure is None and not p.held:
-                self.checkpoints_verified += 1
-                signed.append(p)
-        if any(not p.held for p in pendings):
-            self._last_signed = size
-        if roots and self._broken_at is None:
-            failures, ok = compare_roots(pendings, self._frontier.root(), self._last_good)
-            self._add(failures)
-            if ok:
-                self._last_good = size
-                self.verified = signed[0] if signed else self.verified
+        root = None if self._broken_at is not None else self._frontier.root()
+        self._add(self.track.reach(size, root, self.schedule))
 
     async def finish(self, end: int, size: int) -> None:
         """Rollbacks, open intents and shredded copies, once every entry has been read."""
@@ -233,21 +187,7 @@ class Walk:
                     size,
                 )
             )
-        for at in self._sizes[self._next :]:
-            for p in self._by_size[at]:
-                self._add(check_signature(p, self.schedule, self._last_signed))
-                what = "held elsewhere" if p.held else "stored"
-                self._add(
-                    Failure(
-                        FailureClass.CONSISTENCY,
-                        "rollback",
-                        f"expected at least {at} entries (checkpoint {what}), got {end}",
-                        end,
-                        at,
-                        None,
-                        at,
-                    )
-                )
+        self._add(self.track.beyond(end, self.schedule))
         self._add(list(self.semantics.finish()))
         self._add(await self.sealed.flush())
         self._add(self.sealed.finish(self.semantics.erased))
@@ -256,8 +196,8 @@ class Walk:
     def counts(self) -> dict[str, int]:
         """Bookkeeping figures for the report (leaf types are in ``semantics.counts``)."""
         out = {"pending_intents": self.semantics.pending}
-        out["checkpoints_skipped"] = self._skipped
-        out["uncovered_entries"] = max(0, self._end - self._last_signed)
+        out["checkpoints_skipped"] = self.track.skipped
+        out["uncovered_entries"] = max(0, self._end - self.track.last_signed)
         if self.semantics.earlier_intents:
             out["outcomes_of_earlier_intents"] = self.semantics.earlier_intents
         out["sealed_checked"] = self.sealed.checked
