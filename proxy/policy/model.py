@@ -12,6 +12,7 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from proxy.actions.base import Action, Syntax
@@ -108,6 +109,29 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class SchemaRef:
+    """An interface schema a policy's selectors are cross-checked against (``schema:``).
+
+    ``ref`` is relative to ``schemas/``: ``tmf/<file>.schema.json#/$defs/<Name>`` or
+    ``soap/<file>.xsd#<global element>`` (the fragment may be left out); ``line`` is where it
+    is written, for messages.
+    """
+
+    ref: str
+    line: int
+
+    @property
+    def file(self) -> str:
+        """The schema file, relative to ``schemas/``."""
+        return self.ref.split("#", 1)[0]
+
+    @property
+    def fragment(self) -> str | None:
+        """What follows ``#``, or None."""
+        return self.ref.split("#", 1)[1] if "#" in self.ref else None
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """One policy: a match, the partner and order rules, and the rules of both directions."""
 
@@ -121,10 +145,25 @@ class Policy:
     rules: tuple[Rule, ...]
     response: tuple[Rule, ...] = ()
     egress: Egress = Egress.BLOCK
+    #: Further ``order_ref`` selectors, tried in turn when the first finds nothing (one policy
+    #: for the notifications of several APIs, whose resources keep the reference apart).
+    order_ref_alternatives: tuple[Selector, ...] = ()
+    #: The interface schemas the selectors are cross-checked against (empty: not checked).
+    schemas: tuple[SchemaRef, ...] = ()
+    #: Namespace URIs whose elements XPath selectors may name below an ``xs:any``.
+    extension_namespaces: tuple[str, ...] = ()
+    #: Lines of the policy's own keys (``order_ref``, ``partner`` …), for messages.
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), compare=False)
 
     def order_reference(self, document: Any) -> str | None:
         """The order reference in ``document``, when the policy says where it is."""
-        return None if self.order_ref is None else first_text(self.order_ref, document)
+        if self.order_ref is None:
+            return None
+        for selector in (self.order_ref, *self.order_ref_alternatives):
+            found = first_text(selector, document)
+            if found is not None:
+                return found
+        return None
 
 
 @dataclass(frozen=True, slots=True)
