@@ -32,7 +32,7 @@ from proxy.audit.sealed import SealedError, Shredded
 from proxy.audit.stored import MissingNode, consistency_proof, inclusion_proof
 from proxy.audit.trust import TrustError, anchor_from_log_init
 from proxy.audit.verify_checkpoints import peek
-from proxy.audit.verify_walk import KEY_MARK
+from proxy.audit.verify_prefix import KEY_MARK
 from proxy.storage.base import Store
 
 _CHUNK = 8192

@@ -17,15 +17,13 @@ from proxy.audit.verify_canonical import CanonicalParser, NotCanonical
 from proxy.audit.verify_checkpoints import Pending
 from proxy.audit.verify_keys import KeyChainError, KeySchedule
 from proxy.audit.verify_parse import Parsed, Parsers
+from proxy.audit.verify_prefix import KEY_MARK, key_candidates, stored_frontier
 from proxy.audit.verify_report import Failure, FailureClass, FailureLog
 from proxy.audit.verify_sealed import SealedAudit
 from proxy.audit.verify_semantics import Semantics
 from proxy.audit.verify_source import LogSource, SealedChecker, SourceLeaf
 from proxy.audit.verify_track import CheckpointTrack
 
-#: In canonical JSON a key leaf holds exactly these bytes (a string value cannot: its quotes
-#: would be escaped), so the prefix of an incremental run parses only the leaves that do.
-KEY_MARK = b'"type":"key"'
 _KEY_TYPES = ("log_init", "key")
 
 
@@ -50,6 +48,8 @@ class Walk:
         self._frontier = CompactRange()
         self._broken_at: int | None = None  # first missing entry: later roots are unknowable
         self._end = 0
+        #: Entries before the held size that had to be re-hashed (no stored subtree hashes).
+        self.prefix_rehashed = 0
 
     def _add(self, failures: Sequence[Failure] | Failure | None) -> None:
         if isinstance(failures, Failure):
@@ -64,8 +64,22 @@ class Walk:
         self._add(self.track.failures)
 
     async def prefix(self, source: LogSource, held: Pending, chunk: int) -> None:
-        """Incremental runs: re-hash entries before the held checkpoint; learn their keys."""
+        """Incremental runs: the tree and the keys before the held checkpoint.
+
+        From stored subtree hashes when the source keeps them (:mod:`verify_prefix`), else by
+        re-hashing every entry before it.
+        """
         size = held.checkpoint.size
+        frontier = await stored_frontier(source, size, held.checkpoint.root_hash)
+        if frontier is not None:
+            for candidate in await key_candidates(source, size, frontier.root(), chunk):
+                if candidate.proven:
+                    self._learn(candidate.index, candidate.data)
+                else:
+                    self._add(_leaf_hash(candidate.index, None))
+            self._start(frontier, size)
+            return
+        self.prefix_rehashed = size
         cr = CompactRange()
         for begin in range(0, size, chunk):
             for leaf in await source.leaves(begin, min(begin + chunk, size)):
@@ -83,7 +97,11 @@ class Walk:
             self._add(_missing(cr.size, size))
             self._broken_at = cr.size
             return
-        self._frontier = cr
+        self._start(cr, size)
+
+    def _start(self, frontier: CompactRange, size: int) -> None:
+        """Begin the walk at ``size`` with the prefix's frontier."""
+        self._frontier = frontier
         # Rotations published before the held size were checked by an earlier run.
         self.schedule.publish_unchecked([s for s in self.track.sizes if s <= size])
         self.track.skip_below(size)
@@ -197,6 +215,7 @@ class Walk:
         """Bookkeeping figures for the report (leaf types are in ``semantics.counts``)."""
         out = {"pending_intents": self.semantics.pending}
         out["checkpoints_skipped"] = self.track.skipped
+        out["prefix_rehashed"] = self.prefix_rehashed
         out["uncovered_entries"] = max(0, self._end - self.track.last_signed)
         if self.semantics.earlier_intents:
             out["outcomes_of_earlier_intents"] = self.semantics.earlier_intents

@@ -316,3 +316,23 @@ async def test_worker_processes_find_the_same_as_one_process(tmp_path: Path) -> 
     one, many = reports
     assert one.failures == many.failures and one.types == many.types
     assert {(f.check, f.index) for f in one.failures} >= {("canonical", 3001), ("leaf_hash", 3500)}
+
+
+async def test_incremental_run_uses_stored_subtrees_and_proves_key_leaves(
+    tmp_path: Path,
+) -> None:
+    """On a store with subtree hashes nothing before the held size is re-hashed; a key leaf
+    there that is not in the held tree (altered bytes) is refused, so its key is not learnt."""
+    built = await build_log(tmp_path, 1)
+    keys, signer = new_keys(built)
+    index = await rotate(built, signer)
+    await append_requests(built, 2, keys=keys)
+    held = checkpoint_note(built.db, head_size(built.db))
+    await append_requests(built, 1, keys=keys)
+    report = await verify(built, held=held, incremental=True)
+    assert report.exit_code == 0 and report.counts["prefix_rehashed"] == 0
+    data = leaf_data(built.db, index).replace(b'"replica":"cli"', b'"replica":"clj"')
+    sql(built.db, "UPDATE audit_leaf SET data = ? WHERE idx = ?", (data, index))
+    report = await verify(built, held=held, incremental=True)
+    assert report.exit_code == 10  # the later checkpoints are signed by a key never learnt
+    assert ("leaf_hash", index) in {(f.check, f.index) for f in report.failures}

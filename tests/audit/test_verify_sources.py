@@ -150,3 +150,23 @@ def test_options_refuse_an_incremental_run_without_a_checkpoint() -> None:
         VerifyOptions(incremental=True)
     with pytest.raises(ValueError, match="workers"):
         VerifyOptions(workers=-1)
+
+
+async def test_incremental_prefix_rehashed_without_subtrees_read_with_them() -> None:
+    """A source without subtree hashes has its prefix re-hashed; with them, it is not, and a
+    wrong stored subtree falls back to re-hashing (which then decides)."""
+    data, notes, anchor, _ = memory_log(6)
+    held = notes[3]  # size 5
+    options = VerifyOptions(held, incremental=True)
+    plain = await verify_log(MemorySource(data, notes), anchor, options)
+    assert plain.exit_code == 0 and plain.counts["prefix_rehashed"] == 5
+    nodes = {}
+    cr = CompactRange()
+    for leaf in data:
+        for level, index, h in cr.append(leaf_hash(leaf)):
+            nodes[level, index] = h
+    fast = await verify_log(MemorySource(data, notes, nodes), anchor, options)
+    assert fast.exit_code == 0 and fast.counts["prefix_rehashed"] == 0
+    nodes[2, 0] = leaf_hash(b"wrong")
+    fallback = await verify_log(MemorySource(data, notes, nodes), anchor, options)
+    assert fallback.exit_code == 0 and fallback.counts["prefix_rehashed"] == 5
