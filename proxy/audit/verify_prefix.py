@@ -10,6 +10,7 @@ with an inclusion proof from the same subtree hashes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from hashlib import sha256
 
 from proxy.audit.merkle import CompactRange, NodeId, ProofError, leaf_hash, verify_inclusion
 from proxy.audit.stored import MissingNode, inclusion_proof
@@ -18,6 +19,33 @@ from proxy.audit.verify_source import LogSource
 #: In canonical JSON a key leaf holds exactly these bytes (a string value cannot: its quotes
 #: would be escaped), so a scan finds every key leaf by a substring search.
 KEY_MARK = b'"type":"key"'
+
+
+class Frontier:
+    """The walk's growing tree: a compact range that only appends and gives roots.
+
+    :class:`~proxy.audit.merkle.CompactRange` also lists every subtree an append completes,
+    for stores to save; the verifier needs none of them, once per entry, a million times.
+    """
+
+    __slots__ = ("_hashes", "size")
+
+    def __init__(self, start: CompactRange | None = None) -> None:
+        self.size = 0 if start is None else start.size
+        self._hashes = [] if start is None else list(start.hashes)
+
+    def append(self, h: bytes) -> None:
+        """Add a leaf hash."""
+        n, hashes = self.size, self._hashes
+        while n & 1:  # each trailing one bit is a left sibling waiting for this subtree
+            h = sha256(b"\x01" + hashes.pop() + h).digest()
+            n >>= 1
+        hashes.append(h)
+        self.size += 1
+
+    def root(self) -> bytes:
+        """The root of the tree so far (RFC 6962 MTH)."""
+        return CompactRange.from_state(self.size, self._hashes).root()
 
 
 def frontier_ids(size: int) -> list[NodeId]:

@@ -14,13 +14,29 @@ from typing import Protocol
 from proxy.audit.merkle import NodeId
 
 
+class StoredLeaf(Protocol):
+    """A stored leaf as a source hands it out (the store's own ``Leaf`` is one)."""
+
+    @property
+    def index(self) -> int:
+        """Its index in the log."""
+
+    @property
+    def data(self) -> bytes:
+        """Its exact bytes."""
+
+    @property
+    def hash(self) -> bytes | None:
+        """The leaf hash stored next to it, if the source keeps one (compared, not trusted)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SourceLeaf:
-    """A stored leaf: its index, its exact bytes and, when the source keeps one, its hash."""
+    """A :class:`StoredLeaf` for sources that build their own: index, bytes, optional hash."""
 
     index: int
     data: bytes
-    stored_hash: bytes | None = None
+    hash: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +58,7 @@ class LogSource(Protocol):
     async def size(self) -> int:
         """The number of leaves the source claims to hold (its head)."""
 
-    async def leaves(self, start: int, end: int) -> Sequence[SourceLeaf]:
+    async def leaves(self, start: int, end: int) -> Sequence[StoredLeaf]:
         """The leaves it holds in ``[start, end)``, by index; a missing one is simply absent."""
 
     async def checkpoints(self) -> Sequence[tuple[int | None, bytes]]:

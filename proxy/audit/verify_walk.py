@@ -17,11 +17,11 @@ from proxy.audit.verify_canonical import CanonicalParser, NotCanonical
 from proxy.audit.verify_checkpoints import Pending
 from proxy.audit.verify_keys import KeyChainError, KeySchedule
 from proxy.audit.verify_parse import Parsed, Parsers
-from proxy.audit.verify_prefix import KEY_MARK, key_candidates, stored_frontier
+from proxy.audit.verify_prefix import KEY_MARK, Frontier, key_candidates, stored_frontier
 from proxy.audit.verify_report import Failure, FailureClass, FailureLog
 from proxy.audit.verify_sealed import SealedAudit
 from proxy.audit.verify_semantics import Semantics
-from proxy.audit.verify_source import LogSource, SealedChecker, SourceLeaf
+from proxy.audit.verify_source import LogSource, SealedChecker, StoredLeaf
 from proxy.audit.verify_track import CheckpointTrack
 
 _KEY_TYPES = ("log_init", "key")
@@ -45,7 +45,7 @@ class Walk:
         self.hashed = 0
         self.track = CheckpointTrack((), anchor.origin, None)
         self._parser = CanonicalParser()
-        self._frontier = CompactRange()
+        self._frontier = Frontier()
         self._broken_at: int | None = None  # first missing entry: later roots are unknowable
         self._end = 0
         #: Entries before the held size that had to be re-hashed (no stored subtree hashes).
@@ -88,7 +88,7 @@ class Walk:
                     self._broken_at = cr.size
                     return
                 h = leaf_hash(leaf.data)
-                if leaf.stored_hash is not None and leaf.stored_hash != h:
+                if leaf.hash is not None and leaf.hash != h:
                     self._add(_leaf_hash(leaf.index, None))
                 cr.append(h)
                 if leaf.index == 0 or KEY_MARK in leaf.data:
@@ -101,7 +101,7 @@ class Walk:
 
     def _start(self, frontier: CompactRange, size: int) -> None:
         """Begin the walk at ``size`` with the prefix's frontier."""
-        self._frontier = frontier
+        self._frontier = Frontier(frontier)
         # Rotations published before the held size were checked by an earlier run.
         self.schedule.publish_unchecked([s for s in self.track.sizes if s <= size])
         self.track.skip_below(size)
@@ -129,7 +129,7 @@ class Walk:
         self._reach(start)
         expected = start
         begins = iter(range(start, size, chunk))
-        ahead: deque[tuple[Sequence[SourceLeaf], Awaitable[list[Parsed]]]] = deque()
+        ahead: deque[tuple[Sequence[StoredLeaf], Awaitable[list[Parsed]]]] = deque()
 
         async def read_ahead() -> None:
             begin = next(begins, None)
@@ -157,7 +157,7 @@ class Walk:
                 self._add(await self.sealed.flush())
         return expected
 
-    def _leaf(self, leaf: SourceLeaf, value: Any, error: str | None) -> None:
+    def _leaf(self, leaf: StoredLeaf, value: Any, error: str | None) -> None:
         """One entry: hash, stored hash, meaning, keys, sealed copy, tree, checkpoints."""
         index = leaf.index
         h = sha256(b"\x00" + leaf.data).digest()  # leaf_hash, inlined: it runs per entry
@@ -168,7 +168,7 @@ class Walk:
             iid = None
         if error is not None:
             self._add(Failure(FailureClass.SEMANTICS, "canonical", error, index))
-        if leaf.stored_hash is not None and leaf.stored_hash != h:
+        if leaf.hash is not None and leaf.hash != h:
             self._add(_leaf_hash(index, iid))
         if error is None:
             failures = self.semantics.feed(index, value)
