@@ -21,9 +21,9 @@ from proxy.detect.spans import FILLER
 PHONE_LABELS: Final = frozenset(
     {"tel", "cell", "fax", "mob", "telefono", "cellulare", "recapito", "num", "nr", "n", "numero"}
 )
-_CHAIN: Final = re.compile(
-    r"(?<![0-9A-Za-z])(?<![0-9]:)(?:\(?\+ ?)?[0-9](?:[ \t.\-/()\[\]~]{0,3}[0-9])*"
-)
+# No look-behind in front: a pattern that starts with a character class lets the regex engine
+# skip ahead at C speed; the boundary rules are applied per match in Python instead.
+_CHAIN: Final = re.compile(r"[0-9](?:[ \t.\-/()\[\]~]{0,3}[0-9])*")
 _GROUP: Final = re.compile(r"[0-9]+")
 _JOINERS: Final = re.compile(r"[-_/]+")
 _LABEL_BEFORE: Final = re.compile(r"([A-Za-z]+)[-_/]$")
@@ -48,7 +48,11 @@ class Chain:
 
 def digit_count(text: str) -> int:
     """How many ASCII digits ``text`` holds (C speed: no Python loop)."""
-    return len(text) - len(text.translate(_DIGITS_ONLY))
+    if text.isascii():
+        return len(text) - len(text.translate(_DIGITS_ONLY))
+    # str.translate is slow on non-ASCII text; digits are single bytes in UTF-8.
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data) - len(data.translate(None, b"0123456789"))
 
 
 def chains(text: str, min_digits: int = 1) -> list[Chain]:
@@ -56,15 +60,42 @@ def chains(text: str, min_digits: int = 1) -> list[Chain]:
     found = []
     for match in _CHAIN.finditer(text):
         chunk = match.group()
-        if digit_count(chunk) < min_digits:
+        if len(chunk) < min_digits or digit_count(chunk) < min_digits:
             continue  # cheap test first: most chains in a message are short numbers
         start, end = match.span()
-        groups = tuple((start + g.start(), start + g.end()) for g in _GROUP.finditer(chunk))
-        if end < len(text) and text[end].isalpha():
+        groups = [(start + g.start(), start + g.end()) for g in _GROUP.finditer(chunk)]
+        prefix = _prefix(text, start)
+        if _glued_before(text, prefix):
+            if prefix == start:
+                groups = groups[1:]  # the first group belongs to a word or to a time
+            prefix = groups[0][0] if groups else start
+        if end < len(text) and text[end].isalpha() and groups:
             groups = groups[:-1]  # the last group is glued to a word: not a number of ours
         if groups:
-            found.append(Chain(start, groups[-1][1], "+" in text[start : groups[0][0]], groups))
+            first = groups[0][0]
+            plus = prefix < first and "+" in text[prefix:first]
+            found.append(Chain(prefix if plus else first, groups[-1][1], plus, tuple(groups)))
     return found
+
+
+def _prefix(text: str, start: int) -> int:
+    # Where a leading "+", "+ " or "(+" before the first digit begins (``start`` if none).
+    at = start
+    if at >= 1 and text[at - 1] == "+":
+        at -= 1
+    elif at >= 2 and text[at - 1] == " " and text[at - 2] == "+":
+        at -= 2
+    if at < start and at >= 1 and text[at - 1] == "(":
+        at -= 1
+    return at
+
+
+def _glued_before(text: str, at: int) -> bool:
+    # A chain never starts inside a word or right after "digit:" (the minutes of a time).
+    if at == 0:
+        return False
+    before = text[at - 1]
+    return before.isalnum() or (before == ":" and at >= 2 and text[at - 2].isdigit())
 
 
 def hangs_off_identifier(text: str, start: int, hidden: Spans) -> bool:

@@ -47,8 +47,8 @@ _DISGUISED: Final = re.compile(
 )
 _DOT_SPLIT: Final = re.compile(_DOT, re.IGNORECASE)
 _TLD_WORDS: Final = frozenset(_COMMON_TLDS.split("|"))
-_MARKERS: Final = (" at ", "chiocciola", *(f"at{g}{b}" for g in ("", " ") for b in ")]}>"))
-_HINT: Final = re.compile(r"[\[({<] ?(?:at|chiocciola)|\bchiocciola\b| at ", re.IGNORECASE)
+#: Substrings of lower-cased text that every disguise contains (``in`` runs at C speed).
+_MARKERS: Final = ("chiocciola", " at ", "(at", "[at", "{at", "<at", "( at", "[ at", "{ at", "< at")
 
 
 def key_of(local: str, domain: str) -> str:
@@ -73,8 +73,14 @@ def find(text: str) -> list[Match]:
     floor = 0
     at = text.find("@")
     while at != -1:
-        # Look only around each "@": a local part is at most 64 characters, a domain 255.
-        found = _PLAIN.search(text, max(floor, at - 66), min(len(text), at + 258))
+        # Walk back over the local part (at most 64 characters), then match there, anchored:
+        # "@type" keys and "@" in prose cost a character test, not a regex search.
+        start = at - 1 if at >= 2 and text[at - 1] == " " else at
+        while start > max(floor, at - 66) and _is_local(text[start - 1]):
+            start -= 1
+        while start < at and text[start] == ".":
+            start += 1
+        found = _PLAIN.match(text, start, min(len(text), at + 258)) if start < at else None
         if found is not None and found.start() <= at < found.end():
             key = key_of(found.group("local"), found.group("domain"))
             matches.append(Match(found.start(), found.end(), "email", key))
@@ -95,13 +101,14 @@ def find(text: str) -> list[Match]:
     return matches
 
 
+def _is_local(char: str) -> bool:
+    return char.isalnum() or char in "._%+-"
+
+
 def disguised(text: str) -> bool:
     """Whether ``text`` may hold a disguised address (``[at]``, `` chiocciola `` …)."""
     lowered = text.lower()
-    # Substring tests first (C speed); the regex confirms the rare candidates.
-    if not any(marker in lowered for marker in _MARKERS):
-        return False
-    return _HINT.search(text) is not None
+    return any(marker in lowered for marker in _MARKERS)
 
 
 def _bare(domain: str) -> bool:

@@ -20,12 +20,18 @@ from proxy.detect.spans import Match
 
 _OMO = "[0-9LMNPQRSTUV]"
 _SEP = "[ .-]?"
-_CODICE_FISCALE: Final = re.compile(
+_CF = (
     rf"(?<![A-Za-z0-9])([A-Z]{{3}}){_SEP}([A-Z]{{3}}){_SEP}({_OMO}{{2}}[A-Z]{_OMO}{{2}}){_SEP}"
-    rf"([A-Z]{_OMO}{{3}}){_SEP}([A-Z])(?![A-Za-z0-9])",
-    re.IGNORECASE,
+    rf"([A-Z]{_OMO}{{3}}){_SEP}([A-Z])(?![A-Za-z0-9])"
 )
-_PARTITA_IVA: Final = re.compile(r"(?<![A-Za-z0-9])(?:IT ?)?([0-9]{11})(?![A-Za-z0-9])", re.I)
+# Matched on upper-cased text when that keeps the length (always, for ASCII): without the
+# IGNORECASE flag the engine runs noticeably faster.
+_CODICE_FISCALE: Final = re.compile(_CF)
+_CODICE_FISCALE_ANY_CASE: Final = re.compile(_CF, re.IGNORECASE)
+# Runs of digits first (a pattern that starts with a class is scanned at C speed); exactly
+# eleven, not glued to letters, and an optional "IT" prefix are checked per run.
+_DIGIT_RUN: Final = re.compile(r"[0-9]{11,}")
+_IT_PREFIX: Final = re.compile(r"(?<![A-Za-z0-9])[Ii][Tt] ?\Z")
 _COMPACT: Final = re.compile(r"[\s./-]")
 
 
@@ -51,13 +57,23 @@ def find(text: str, digits: int) -> list[Match]:
     """
     matches = []
     if len(text) >= 16:
-        for found in _CODICE_FISCALE.finditer(text):
+        upper = text.upper()
+        same = len(upper) == len(text)
+        pattern = _CODICE_FISCALE if same else _CODICE_FISCALE_ANY_CASE
+        for found in pattern.finditer(upper if same else text):
             code = "".join(found.groups()).upper()
             if valid_codice_fiscale(code):
                 matches.append(Match(found.start(), found.end(), "codice_fiscale", code))
     if digits >= 11:
-        for found in _PARTITA_IVA.finditer(text):
-            number = found.group(1)
+        for found in _DIGIT_RUN.finditer(text):
+            start, end = found.span()
+            if end - start != 11 or (end < len(text) and text[end].isalnum()):
+                continue
+            number = found.group()
+            prefix = _IT_PREFIX.search(text, max(0, start - 3), start)
+            if prefix is None and start > 0 and text[start - 1].isalnum():
+                continue
             if valid_partita_iva(number):
-                matches.append(Match(found.start(), found.end(), "partita_iva", number))
+                first = start if prefix is None else prefix.start()
+                matches.append(Match(first, end, "partita_iva", number))
     return matches

@@ -162,7 +162,7 @@ def test_fixture_order_reports_customer_data_and_spares_operational_values() -> 
 
 
 def test_json_strings_numbers_and_nested_paths_are_scanned() -> None:
-    """Strings and numbers at any depth are scanned; booleans and nulls are not."""
+    """Strings and numbers at any depth are scanned, in document order; not booleans, nulls."""
     doc = {
         "note": [{"text": "ok"}, {"text": f"tel {MARKER}"}],
         "characteristic": [{"name": "recapito", "value": int(MARKER)}],
@@ -170,8 +170,8 @@ def test_json_strings_numbers_and_nested_paths_are_scanned() -> None:
         "missing": None,
     }
     assert scan_json(doc, (), ()) == [
-        Finding("$.characteristic[0].value", "phone"),
         Finding("$.note[1].text", "phone"),
+        Finding("$.characteristic[0].value", "phone"),
     ]
 
 

@@ -73,3 +73,8 @@ def test_parse_accepts_only_a_whole_address() -> None:
     assert parse(" Mario@Example.it ") == "mario@example.it"
     assert parse("scrivere a mario@example.it") is None
     assert parse("mario@localhost") is None
+
+
+def test_json_ld_style_keys_are_not_addresses() -> None:
+    """``@type`` and ``@referredType`` carry an ``@`` but no local part."""
+    assert _found("@type\x00@referredType\x00x @ y") == []

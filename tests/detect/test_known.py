@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from proxy.detect.known import ValueSet, find_phones
-from proxy.detect.normalise import prepare
+from proxy.detect.known import ValueSet, find_phones, find_words
+from proxy.detect.normalise import fold, prepare
 
 
 def _phones(text: str, *values: str) -> list[str]:
@@ -77,3 +77,10 @@ def test_without_drops_what_is_allowed() -> None:
     removed = ValueSet.compile(["0287654321", "3389876543"])
     remaining = removed.without(ValueSet.compile(["+39 02 8765 4321"]))
     assert set(remaining.needles.values()) == {"+393389876543"}
+
+
+def test_a_name_inside_a_longer_word_does_not_hide_the_next_one() -> None:
+    """ "Gianluca Moretti": "luca moretti" inside "Gianluca" is rejected, "moretti" is found."""
+    values = ValueSet.compile(["Luca Moretti"])
+    folded = fold(prepare("chiedere di Gianluca Moretti"))
+    assert [m.key for m in find_words(folded, values)] == ["moretti"]

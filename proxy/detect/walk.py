@@ -1,0 +1,133 @@
+"""Every string of a final document, in document order, and the path that names each one.
+
+The egress guard scans all strings of a message in one pass (:func:`finder.find_many`) and only
+then asks where the flagged ones sit, so paths are built for findings only. Paths name
+locations, never values: a JSON key or XML name that is itself data is named by position.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Final
+
+from lxml import etree
+
+#: A JSON key that may appear in a path as it is (``$.note[0].text``).
+SAFE_NAME: Final = re.compile(r"[A-Za-z_@$][A-Za-z0-9_@$-]{0,63}")
+_CONTENT_ONLY: Final = (etree._Comment, etree._ProcessingInstruction)
+
+
+class JsonStrings:
+    """Keys, strings and numbers of a parsed JSON document, and their JSONPaths."""
+
+    def __init__(self, doc: object) -> None:
+        """Collect the strings of ``doc`` (booleans and nulls carry no data)."""
+        self.texts: list[str] = []
+        self._owner: list[tuple[int, bool]] = []  # per text: (node, is it the node's key?)
+        self._parent: list[int] = [-1]
+        self._segment: list[str | int] = ["$"]
+        self._key_text: dict[int, int] = {}
+        self._paths: dict[int, str] = {0: "$"}
+        stack: list[tuple[object, int]] = [(doc, 0)]
+        while stack:
+            value, node = stack.pop()
+            if isinstance(value, str):
+                self._add(value, node, is_key=False)
+            elif isinstance(value, bool) or value is None:
+                continue
+            elif isinstance(value, int | float):
+                self._add(repr(value), node, is_key=False)  # a number can be a phone too
+            elif isinstance(value, dict):
+                children = [(self._child(node, str(key)), child) for key, child in value.items()]
+                for child_node, _ in children:
+                    self._key_text[child_node] = len(self.texts)
+                    self._add(str(self._segment[child_node]), child_node, is_key=True)
+                stack.extend((child, child_node) for child_node, child in reversed(children))
+            elif isinstance(value, list | tuple):
+                children = [(self._child(node, i), child) for i, child in enumerate(value)]
+                stack.extend((child, child_node) for child_node, child in reversed(children))
+
+    def _add(self, text: str, node: int, *, is_key: bool) -> None:
+        self.texts.append(text)
+        self._owner.append((node, is_key))
+
+    def _child(self, parent: int, segment: str | int) -> int:
+        self._parent.append(parent)
+        self._segment.append(segment)
+        return len(self._parent) - 1
+
+    def path(self, index: int, flagged: Collection[int]) -> str:
+        """The JSONPath of text ``index``; keys in ``flagged`` texts are named by position."""
+        return self._path_of(self._owner[index][0], flagged)
+
+    def _path_of(self, node: int, flagged: Collection[int]) -> str:
+        known = self._paths.get(node)
+        if known is not None:
+            return known
+        parent = self._path_of(self._parent[node], flagged)
+        segment = self._segment[node]
+        if isinstance(segment, int):
+            path = f"{parent}[{segment}]"
+        elif self._key_text[node] not in flagged and SAFE_NAME.fullmatch(segment):
+            path = f"{parent}.{segment}"
+        else:
+            siblings = [n for n, p in enumerate(self._parent) if p == self._parent[node]]
+            path = f"{parent}[key#{siblings.index(node)}]"
+        self._paths[node] = path
+        return path
+
+
+class XmlStrings:
+    """Text, tails, attribute values, comments and PIs of an XML tree, and XPath-like paths.
+
+    Paths use local names (``/Envelope/Body/SubmitActivationOrder/note``), a position when
+    siblings share a name (``…/referente[2]/telefono``) and ``/@name`` for attributes. A tail
+    belongs to the parent's content, so it is named by the parent.
+    """
+
+    def __init__(self, root: etree._Element) -> None:
+        """Collect the strings of ``root``'s document, including comments outside the root."""
+        self.texts: list[str] = []
+        self._where: list[tuple[etree._Element | None, str | None]] = []
+        self._paths: dict[etree._Element, str] = {}
+        outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
+        for node in (*outside, *root.iter()):
+            text = node.text
+            if text and not text.isspace():  # indentation carries nothing
+                self._add(text, node, None)
+            if not isinstance(node, _CONTENT_ONLY):
+                for name, value in node.attrib.items():
+                    decoded = value if isinstance(value, str) else value.decode("utf-8", "replace")
+                    self._add(decoded, node, etree.QName(name).localname)
+            tail = node.tail
+            if tail and not tail.isspace():
+                self._add(tail, node.getparent(), None)
+
+    def _add(self, text: str, node: etree._Element | None, attribute: str | None) -> None:
+        self.texts.append(text)
+        self._where.append((node, attribute))
+
+    def path(self, index: int, flagged: Collection[int]) -> str:
+        """The path of text ``index`` (``flagged`` is unused: XML names are never data)."""
+        node, attribute = self._where[index]
+        here = self._path_of(node) if node is not None else ""
+        return f"{here}/@{attribute}" if attribute is not None else here or "/"
+
+    def _path_of(self, node: etree._Element) -> str:
+        known = self._paths.get(node)
+        if known is not None:
+            return known
+        parent = node.getparent()
+        tag = node.tag
+        if isinstance(node, _CONTENT_ONLY):
+            name = "comment()" if isinstance(node, etree._Comment) else "processing-instruction()"
+        else:
+            name = etree.QName(tag).localname
+        if parent is not None:
+            same = [sibling for sibling in parent if sibling.tag == tag]
+            if len(same) > 1:
+                name = f"{name}[{same.index(node) + 1}]"
+        path = f"{self._path_of(parent) if parent is not None else ''}/{name}"
+        self._paths[node] = path
+        return path

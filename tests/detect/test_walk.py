@@ -1,0 +1,43 @@
+"""Tests for proxy.detect.walk: collecting a document's strings and naming where they sit."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from proxy.detect.walk import JsonStrings, XmlStrings
+
+
+def test_json_strings_come_in_document_order_with_keys() -> None:
+    """Keys precede their values; numbers are strings too; booleans and nulls are skipped."""
+    strings = JsonStrings({"a": [1, "x"], "b": {"c": None, "d": True}})
+    assert strings.texts == ["a", "b", "1", "x", "c", "d"]
+
+
+def test_json_paths_use_names_and_indexes() -> None:
+    """A value's path is its JSONPath; an odd key ("a.b") is named by position."""
+    strings = JsonStrings({"note": [{"text": "t"}], "a.b": "v"})
+    index = strings.texts.index("t")
+    assert strings.path(index, set()) == "$.note[0].text"
+    assert strings.path(strings.texts.index("v"), set()) == "$[key#1]"
+
+
+def test_json_flagged_keys_are_named_by_position() -> None:
+    """When the key text itself was flagged, neither it nor its children name it."""
+    strings = JsonStrings({"ok": 1, "mario": {"x": "y"}})
+    key = strings.texts.index("mario")
+    assert strings.path(strings.texts.index("y"), {key}) == "$[key#1].x"
+    assert strings.path(key, {key}) == "$[key#1]"
+
+
+def test_xml_paths_cover_attributes_tails_and_comments() -> None:
+    """Attributes get ``/@name``, tails their parent's path, comments ``comment()``."""
+    root = etree.fromstring('<r xmlns:p="urn:p"><p:a p:k="v">t</p:a><p:a/>tail<!--c--></r>')
+    strings = XmlStrings(root)
+    paths = {text: strings.path(i, set()) for i, text in enumerate(strings.texts)}
+    assert paths == {"v": "/r/a[1]/@k", "t": "/r/a[1]", "tail": "/r", "c": "/r/comment()"}
+
+
+def test_xml_whitespace_tails_are_not_collected() -> None:
+    """Indentation carries nothing and is skipped."""
+    root = etree.fromstring("<r>\n  <a>x</a>\n</r>")
+    assert XmlStrings(root).texts == ["x"]
