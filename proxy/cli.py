@@ -83,6 +83,16 @@ def _cmd_dev(args: argparse.Namespace) -> int:
             child.kill()
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from proxy.demo import run_demo
+
+    cfg = _config(args.config)
+    lines: list[str] = []
+    sent = asyncio.run(run_demo(cfg, Path(args.samples), args.partner, lines))
+    print("\n".join(lines))
+    return 0 if sent else 1
+
+
 def _cmd_config_check(args: argparse.Namespace) -> int:
     cfg = _config(args.config)
     print(f"{cfg.source}: ok ({len(cfg.routes)} routes)")
