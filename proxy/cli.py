@@ -127,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("dev", help="run the sandbox and the proxy together")).set_defaults(
         func=_cmd_dev
     )
+    demo = with_config(
+        sub.add_parser("demo", help="send sample orders through a running proxy and compare")
+    )
+    demo.add_argument("--samples", default="tests/fixtures", help="directory with tmf/ and soap/")
+    demo.add_argument("--partner", default="installer-roma-01", help="sent as X-Partner-Id")
+    demo.set_defaults(func=_cmd_demo)
     config = sub.add_parser("config", help="configuration tools").add_subparsers(
         dest="config_command", required=True
     )

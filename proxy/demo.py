@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import difflib
 import json
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +82,7 @@ def side_by_side(left: list[str], right: list[str], width: int = 70) -> Iterator
             a = left[i1 + k] if i1 + k < i2 else ""
             b = right[j1 + k] if j1 + k < j2 else ""
             mark = " " if tag == "equal" else "*"
-            yield f"{mark} {textwrap.shorten(a, width) if len(a) > width else a:<{width}} | {b[:width]}"
+            yield f"{mark} {a[:width]:<{width}} | {b[:width]}"
 
 
 async def run_demo(cfg: Config, samples_dir: Path, partner: str, out: list[str]) -> int:

@@ -51,3 +51,12 @@ async def test_demo_shows_what_the_incumbent_received(tmp_path: Path) -> None:
     assert any(line.startswith("*") for line in lines)
     # The partner's contact stands where the customer's was, on the incumbent's side.
     assert any(line.startswith("*") and "+390694801234" in line.split("|", 1)[1] for line in lines)
+
+
+def test_demo_is_a_command() -> None:
+    """``civetta demo`` is registered with its options."""
+    from proxy.cli import build_parser
+
+    args = build_parser().parse_args(["demo", "--partner", "p1"])
+    assert args.partner == "p1"
+    assert args.samples == "tests/fixtures"
