@@ -1,8 +1,8 @@
 """``civetta audit …`` and ``civetta keys rotate``: the compliance commands.
 
-``verify`` exits with the verifier's code (0 ok, 10 signature, 11 leaf or root, 12 consistency
-or rollback, 13 semantics; see ``docs/compliance.md``); every command exits 2 on a usage or
-I/O error. Nothing printed holds a personal value: leaves hold none, and openings are written
+``verify`` and ``verify-bundle`` exit with the verifier's code (0 ok, 10 signature, 11 leaf or
+root, 12 consistency or rollback, 13 semantics; see ``docs/compliance.md``); ``show`` exits 1
+when nothing matches; every command exits 2 on a usage or I/O error. Nothing printed holds a personal value: leaves hold none, and openings are written
 to files, never shown.
 """
 
