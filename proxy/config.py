@@ -16,6 +16,7 @@ from typing import Any
 
 from yarl import URL
 
+from proxy.decoys.settings import DecoySettings, parse_decoys
 from proxy.errors import ConfigError
 from proxy.yamlsource import Source, load_yaml_file, schema_errors
 
@@ -169,6 +170,8 @@ class Config:
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     minimisation: MinimisationConfig = field(default_factory=MinimisationConfig)
+    #: Decoy pools and contact classification (``decoys:``); None when not configured.
+    decoys: DecoySettings | None = None
 
     @property
     def all_routes(self) -> tuple[Route, ...]:
@@ -343,6 +346,10 @@ def _build(src: Source, base: Path) -> Config:
         operational_contacts=tuple(mi.get("operational_contacts", ())),
         watch=bool(mi.get("watch", True)),
     )
+    decoys = None
+    if "decoys" in data:
+        decoys, decoy_errors = parse_decoys(data["decoys"], src.where)
+        errors.extend(decoy_errors)
     if errors:
         raise ConfigError(errors)
     return Config(
@@ -361,6 +368,7 @@ def _build(src: Source, base: Path) -> Config:
         sandbox=sandbox,
         audit=audit,
         minimisation=minimisation,
+        decoys=decoys,
     )
 
 

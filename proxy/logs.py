@@ -65,6 +65,11 @@ SAFE_KEYS = frozenset(
         "routes",
         "subscription_id",
         "kind",
+        # Decoys (proxy.decoys): ids and classes, never a decoy, caller or partner contact.
+        "contact_id",
+        "decoy_id",
+        "channel",
+        "classification",
         "reloaded",
         "refused",
         "dropped",

@@ -22,6 +22,10 @@ class Metrics:
     bytes_out: Counter
     in_flight: Gauge
     policy_reloads: Counter
+    decoys_issued: Counter
+    decoy_contacts: Counter
+    echoes: Counter
+    decoy_alerts: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -61,6 +65,24 @@ class Metrics:
             in_flight=Gauge("civetta_in_flight_requests", "Requests being handled", registry=reg),
             policy_reloads=Counter(
                 "civetta_policy_reloads", "Policy reload attempts", ["result"], registry=reg
+            ),
+            decoys_issued=Counter(
+                "civetta_decoys_issued", "Decoys given to orders", ["kind"], registry=reg
+            ),
+            decoy_contacts=Counter(
+                "civetta_decoy_contacts",
+                "Calls, SMS and mails recorded on decoys",
+                ["classification", "channel"],
+                registry=reg,
+            ),
+            echoes=Counter(
+                "civetta_echoes",
+                "Values civetta never sent that came back from the incumbent",
+                ["route"],
+                registry=reg,
+            ),
+            decoy_alerts=Counter(
+                "civetta_decoy_alerts", "Alert webhook deliveries", ["result"], registry=reg
             ),
         )
 

@@ -96,6 +96,9 @@ class Context:
     scrubber: Scrubber | None = None
     #: token -> original, for ``restore`` (from the vault, for this order).
     restore: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    #: decoy kind (``phone``, ``email``) -> this order's decoy, for ``alias`` (pre-assigned and
+    #: durable before the engine runs: see ``proxy.decoys.service``).
+    decoys: Mapping[str, str] = field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True, slots=True)

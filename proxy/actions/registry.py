@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from proxy.actions import allow, drop, keep, mask, replace, restore, scrub, tokenise
+from proxy.actions import alias, allow, drop, keep, mask, replace, restore, scrub, tokenise
 from proxy.actions import hash as hash_action
 from proxy.actions.base import Action, ActionFactory, ParamError, Syntax
 
@@ -26,7 +26,18 @@ REGISTRY: Mapping[str, ActionSpec] = MappingProxyType(
         module.__name__.rsplit(".", 1)[1]: ActionSpec(
             module.__name__.rsplit(".", 1)[1], module.build, module.PARAMS
         )
-        for module in (drop, replace, tokenise, hash_action, mask, keep, scrub, allow, restore)
+        for module in (
+            drop,
+            replace,
+            tokenise,
+            alias,
+            hash_action,
+            mask,
+            keep,
+            scrub,
+            allow,
+            restore,
+        )
     }
 )
 

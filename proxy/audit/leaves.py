@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-#: Every leaf type; ``alias`` and ``contact`` belong to the decoys and have no builder here yet.
+#: Every leaf type; ``alias`` and ``contact`` are built in :mod:`proxy.audit.decoy_leaves`.
 LEAF_TYPES = (
     "log_init",
     "policy",

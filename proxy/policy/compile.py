@@ -28,7 +28,7 @@ from proxy.policy.selectors import Selector, SelectorError, compile_selector, sy
 from proxy.yamlsource import PathKey, Source
 
 RULE_KEYS = frozenset({"id", "select", "action", "description"})
-_NEEDS_ORDER = frozenset({"tokenise", "restore"})
+_NEEDS_ORDER = frozenset({"tokenise", "restore", "alias"})
 
 
 def describe(path: PathKey) -> str:
@@ -152,6 +152,11 @@ def compile_policy(
                 check.error(
                     (*path, "action"),
                     f"expected an order_ref in the policy for {built.action}, got none",
+                )
+            if built.action == "alias" and "partner" not in data:
+                # The decoy forwards to the partner's real contact: no partner, nowhere to go.
+                check.error(
+                    (*path, "action"), "expected a partner rule in the policy for alias, got none"
                 )
             if built.params.get("with", "").startswith("partner.") and "partner" not in data:
                 check.error(

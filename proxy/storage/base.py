@@ -25,6 +25,7 @@ from proxy.audit.batch import (
 )
 from proxy.audit.merkle import NodeId
 from proxy.errors import AuditUnavailable
+from proxy.storage.decoys import DecoyStore
 
 
 class StoreError(AuditUnavailable):
@@ -67,6 +68,11 @@ class Store(Protocol):
     The token vault (``proxy.vault``) keeps per-order token rows through :meth:`put_tokens` and
     its siblings; the store sees only keyed order keys, token text and ciphertext.
     """
+
+    @property
+    def decoys(self) -> DecoyStore:
+        """Decoy assignments, contacts and echo fingerprints (``proxy.storage.decoys``)."""
+        ...
 
     async def open(self) -> None:
         """Connect and migrate the schema to the current version."""

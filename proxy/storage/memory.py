@@ -18,6 +18,7 @@ from proxy.audit.batch import (
 )
 from proxy.audit.merkle import NodeId
 from proxy.storage.base import StoreError, Subscription, batch_failures, unique_tokens
+from proxy.storage.memory_decoys import MemoryDecoys
 
 
 class MemoryStore:
@@ -36,6 +37,7 @@ class MemoryStore:
         self._data_keys: dict[str, bytes] = {}
         self._lock = asyncio.Lock()
         self._tokens: dict[bytes, dict[str, bytes]] = {}
+        self.decoys = MemoryDecoys(self.ping)
 
     async def open(self) -> None:
         """Nothing to connect to."""

@@ -29,6 +29,7 @@ from proxy.audit.merkle import NodeId
 from proxy.storage import postgres_audit as sql
 from proxy.storage import postgres_tokens
 from proxy.storage.base import StoreError, Subscription, batch_failures
+from proxy.storage.postgres_decoys import PostgresDecoys
 from proxy.storage.postgres_schema import migrate
 
 #: What asyncpg and the network raise when the server cannot do what was asked.
@@ -53,6 +54,7 @@ class PostgresStore:
         self._dsn, self._schema = split_url(url)
         self._pool_size = pool_size
         self._pool: Any = None
+        self.decoys = PostgresDecoys(self._conn)
 
     async def open(self) -> None:
         """Create the schema if named, migrate, then open the pool."""

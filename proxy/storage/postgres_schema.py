@@ -46,6 +46,34 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX vault_token_token ON vault_token (token);
     """,
+    # Decoys, as in SQLite's migration 4: the partial unique indexes hold across replicas.
+    """
+    CREATE TABLE decoy_assignment (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        decoy_id TEXT NOT NULL, decoy TEXT NOT NULL, kind TEXT NOT NULL,
+        order_key BYTEA NOT NULL, partner_id TEXT NOT NULL,
+        issued_at BIGINT NOT NULL, seen_at BIGINT NOT NULL,
+        closed_at BIGINT, released_at BIGINT, alias_index BIGINT
+    );
+    CREATE UNIQUE INDEX decoy_live_decoy ON decoy_assignment (decoy) WHERE released_at IS NULL;
+    CREATE UNIQUE INDEX decoy_live_order ON decoy_assignment (order_key, kind)
+        WHERE released_at IS NULL;
+    CREATE INDEX decoy_history ON decoy_assignment (decoy, issued_at);
+    CREATE INDEX decoy_order ON decoy_assignment (order_key, issued_at);
+    CREATE INDEX decoy_closed ON decoy_assignment (closed_at) WHERE released_at IS NULL;
+    CREATE TABLE decoy_contact (
+        id TEXT PRIMARY KEY, decoy TEXT NOT NULL, channel TEXT NOT NULL,
+        at BIGINT NOT NULL, recorded_at BIGINT NOT NULL,
+        caller_commitment BYTEA, caller_masked TEXT NOT NULL, caller_match TEXT,
+        classification TEXT NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL,
+        decoy_id TEXT, order_key BYTEA, partner_id TEXT, note BYTEA, leaf_index BIGINT
+    );
+    CREATE INDEX decoy_contact_decoy ON decoy_contact (decoy, at);
+    CREATE INDEX decoy_contact_order ON decoy_contact (order_key, at);
+    CREATE TABLE decoy_fingerprint (
+        order_key BYTEA NOT NULL, fingerprint BYTEA NOT NULL, PRIMARY KEY (order_key, fingerprint)
+    );
+    """,
 )
 
 #: Any fixed 64-bit number, shared by every civetta process migrating the same database.

@@ -30,6 +30,7 @@ from proxy.audit.merkle import NodeId
 from proxy.storage import sqlite_audit as sql
 from proxy.storage import sqlite_tokens
 from proxy.storage.base import Subscription, batch_failures
+from proxy.storage.sqlite_decoys import SqliteDecoys
 from proxy.storage.sqlite_schema import MIGRATIONS, migrate
 from proxy.storage.sqlite_worker import Worker
 
@@ -68,6 +69,7 @@ class SqliteStore:
         self._checkpointer = Worker(self.path, "checkpointer")
         self._checkpointing: asyncio.Future[None] | None = None
         self._last_checkpoint = 0.0
+        self.decoys = SqliteDecoys(self._writer, self._reader)
 
     async def open(self) -> None:
         """Create the directory (0700), connect both threads, set pragmas, migrate."""

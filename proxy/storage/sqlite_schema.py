@@ -50,6 +50,35 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX vault_token_token ON vault_token (token);
     """,
+    # Decoys (proxy.decoys, proxy.storage.decoys). The partial unique indexes are the contract:
+    # a decoy is live in one assignment at most, an order has one live decoy per kind at most.
+    """
+    CREATE TABLE decoy_assignment (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        decoy_id TEXT NOT NULL, decoy TEXT NOT NULL, kind TEXT NOT NULL,
+        order_key BLOB NOT NULL, partner_id TEXT NOT NULL,
+        issued_at INTEGER NOT NULL, seen_at INTEGER NOT NULL,
+        closed_at INTEGER, released_at INTEGER, alias_index INTEGER
+    );
+    CREATE UNIQUE INDEX decoy_live_decoy ON decoy_assignment (decoy) WHERE released_at IS NULL;
+    CREATE UNIQUE INDEX decoy_live_order ON decoy_assignment (order_key, kind)
+        WHERE released_at IS NULL;
+    CREATE INDEX decoy_history ON decoy_assignment (decoy, issued_at);
+    CREATE INDEX decoy_order ON decoy_assignment (order_key, issued_at);
+    CREATE INDEX decoy_closed ON decoy_assignment (closed_at) WHERE released_at IS NULL;
+    CREATE TABLE decoy_contact (
+        id TEXT PRIMARY KEY, decoy TEXT NOT NULL, channel TEXT NOT NULL,
+        at INTEGER NOT NULL, recorded_at INTEGER NOT NULL,
+        caller_commitment BLOB, caller_masked TEXT NOT NULL, caller_match TEXT,
+        classification TEXT NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL,
+        decoy_id TEXT, order_key BLOB, partner_id TEXT, note BLOB, leaf_index INTEGER
+    );
+    CREATE INDEX decoy_contact_decoy ON decoy_contact (decoy, at);
+    CREATE INDEX decoy_contact_order ON decoy_contact (order_key, at);
+    CREATE TABLE decoy_fingerprint (
+        order_key BLOB NOT NULL, fingerprint BLOB NOT NULL, PRIMARY KEY (order_key, fingerprint)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

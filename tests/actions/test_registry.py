@@ -10,11 +10,12 @@ from proxy.policy.load import policy_schema
 
 
 def test_registry_holds_every_action_by_bare_verb() -> None:
-    """The nine actions are registered under the names policies use (British spelling)."""
+    """The ten actions are registered under the names policies use (British spelling)."""
     assert set(REGISTRY) == {
         "drop",
         "replace",
         "tokenise",
+        "alias",
         "hash",
         "mask",
         "keep",
@@ -43,5 +44,9 @@ def test_unknown_action_and_foreign_parameter_are_refused() -> None:
 
 
 def _minimal(name: str) -> dict[str, object]:
-    needed: dict[str, dict[str, object]] = {"replace": {"value": "x"}, "allow": {"children": ["a"]}}
+    needed: dict[str, dict[str, object]] = {
+        "replace": {"value": "x"},
+        "allow": {"children": ["a"]},
+        "alias": {"kind": "phone"},
+    }
     return needed.get(name, {})

@@ -77,7 +77,7 @@ def test_every_mistake_is_reported_with_its_line() -> None:
     """Schema and semantic mistakes of one file are all listed, each at its own line."""
     assert errors_of(MISTAKES, "tmf.yaml") == [
         "tmf.yaml:5: at policies[0].rules[0].action: expected one of 'drop', 'replace', 'tokenise', "
-        "'hash', 'mask', 'keep', 'scrub', 'allow', 'restore'",
+        "'alias', 'hash', 'mask', 'keep', 'scrub', 'allow', 'restore'",
         "tmf.yaml:6: at policies[0].rules[1].select: at character 9: expected ']', got the end",
         "tmf.yaml:7: at policies[0].rules[2].id: expected a rule id unique in the policy, "
         "got 'b' again (first at line 6)",
