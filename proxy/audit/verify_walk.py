@@ -6,9 +6,11 @@ docstring for the order of the steps and the reasons behind them.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from hashlib import sha256
+from itertools import islice
 from typing import Any
 
 from proxy.audit.merkle import CompactRange, leaf_hash
@@ -129,32 +131,36 @@ class Walk:
         self._reach(start)
         expected = start
         begins = iter(range(start, size, chunk))
-        ahead: deque[tuple[Sequence[StoredLeaf], Awaitable[list[Parsed]]]] = deque()
 
-        async def read_ahead() -> None:
-            begin = next(begins, None)
-            if begin is not None:
-                got = await source.leaves(begin, min(begin + chunk, size))
-                ahead.append((got, parsers.submit([leaf.data for leaf in got])))
+        async def fetch(begin: int) -> tuple[Sequence[StoredLeaf], Awaitable[list[Parsed]]]:
+            got = await source.leaves(begin, min(begin + chunk, size))
+            return got, parsers.submit([leaf.data for leaf in got])
 
-        for _ in range(parsers.depth):
-            await read_ahead()
-        while ahead:
-            got, parsing = ahead.popleft()
-            await read_ahead()
-            for leaf, (value, error) in zip(got, await parsing, strict=True):
-                if leaf.index < expected:
-                    message = "expected entries in index order, got a repeated index"
-                    self._add(Failure(FailureClass.LEAF, "leaf_order", message, leaf.index))
-                    continue
-                if leaf.index > expected:
-                    self._add(_missing(expected, leaf.index))
-                    if self._broken_at is None:
-                        self._broken_at = expected
-                self._leaf(leaf, value, error)
-                expected = leaf.index + 1
-            if self.sealed.full:
-                self._add(await self.sealed.flush())
+        ahead: deque[asyncio.Task[tuple[Sequence[StoredLeaf], Awaitable[list[Parsed]]]]]
+        ahead = deque(asyncio.create_task(fetch(b)) for b in islice(begins, parsers.depth))
+        try:
+            while ahead:
+                got, parsing = await ahead.popleft()
+                begin = next(begins, None)
+                if begin is not None:
+                    ahead.append(asyncio.create_task(fetch(begin)))
+                    await asyncio.sleep(0)  # let the read start: it runs while this chunk is walked
+                for leaf, (value, error) in zip(got, await parsing, strict=True):
+                    if leaf.index < expected:
+                        message = "expected entries in index order, got a repeated index"
+                        self._add(Failure(FailureClass.LEAF, "leaf_order", message, leaf.index))
+                        continue
+                    if leaf.index > expected:
+                        self._add(_missing(expected, leaf.index))
+                        if self._broken_at is None:
+                            self._broken_at = expected
+                    self._leaf(leaf, value, error)
+                    expected = leaf.index + 1
+                if self.sealed.full:
+                    self._add(await self.sealed.flush())
+        finally:
+            for task in ahead:
+                task.cancel()
         return expected
 
     def _leaf(self, leaf: StoredLeaf, value: Any, error: str | None) -> None:
