@@ -20,6 +20,7 @@ from lxml import etree
 
 from proxy.detect.finder import Values, compiled, find, find_many
 from proxy.detect.known import ValueSet
+from proxy.detect.spans import Kind
 from proxy.detect.walk import SAFE_NAME, JsonStrings, XmlStrings
 from proxy.errors import LeakBlocked
 
@@ -33,7 +34,7 @@ class Finding:
     """Personal data found at ``path`` (JSONPath or XPath-like), of ``kind``; never the value."""
 
     path: str
-    kind: str
+    kind: Kind
 
 
 class HasTree(Protocol):
@@ -60,7 +61,7 @@ class _Scan:
             for match in per_text[index]
         )
 
-    def kinds(self, text: str, *, query: bool = False) -> list[str]:
+    def kinds(self, text: str, *, query: bool = False) -> list[Kind]:
         return [match.kind for match in find(text, self.removed, self.allowed, query=query)]
 
 
@@ -96,10 +97,18 @@ def scan_xml(
     return _scan(allowed, removed).strings(XmlStrings(root))
 
 
-def scan_text(raw: str, allowed: Values, removed: Values, *, path: str = "") -> list[Finding]:
-    """Findings in raw text (a request target, a raw body), percent-encoding undone."""
+def scan_text(
+    raw: str, allowed: Values, removed: Values, *, path: str = "", query: bool = True
+) -> list[Finding]:
+    """Findings in raw text, all reported at ``path``.
+
+    For a request target (``query``: percent-encoding and ``+`` undone) or, with
+    ``query=False``, a raw body as it goes on the wire (JSON escapes, references and CDATA are
+    undone either way): a belt-and-braces look at bytes a parsed document may not show, such
+    as the first of two duplicate JSON keys.
+    """
     scan = _scan(allowed, removed)
-    return _unique(Finding(path, kind) for kind in scan.kinds(raw, query=True))
+    return _unique(Finding(path, kind) for kind in scan.kinds(raw, query=query))
 
 
 def scan_query(query: str, allowed: Values, removed: Values) -> list[Finding]:

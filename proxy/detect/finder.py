@@ -1,7 +1,8 @@
 """All detectors over one piece of text, with known values promoted and allowed values dropped.
 
 This is the one place where the scrubber and the egress guard agree on what personal data is:
-both call :func:`find`, so a field the scrubber cleaned never trips the guard.
+the scrubber calls :func:`find` on a field, the guard :func:`find_many` on every string of the
+message (the same detectors, one pass), so a field the scrubber cleaned never trips the guard.
 
 Base64 blobs (attachments) are skipped, not decoded: a policy must drop attachments or inspect
 their content (DOMAIN.md §6.1); decoding them here would cost more than the rest of the scan
@@ -27,8 +28,9 @@ EMPTY: Final = ValueSet()
 MIN_BLOB: Final = 128
 #: What :func:`find_many` puts between texts: nothing any detector reads across.
 SEPARATOR: Final = "\x00"
+# Line breaks are allowed (MIME wraps base64), spaces are not: prose is words and spaces.
 _BASE64_ALPHABET: Final = str.maketrans(
-    "", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/\r\n\t "
+    "", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/\r\n"
 )
 
 Values = Sequence[str] | ValueSet

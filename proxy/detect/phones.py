@@ -64,7 +64,10 @@ def _e164(country: int, national: str) -> str | None:
     return f"+{country}{national}"
 
 
-@lru_cache(maxsize=16384)
+# Cached because the same numbers recur from message to message (partner contacts, profiles,
+# ids that fail validation). The cache holds digit strings in process memory only, like the
+# messages in flight; it is bounded and never persisted or logged.
+@lru_cache(maxsize=4096)
 def validate(digits: str, international: bool) -> str | None:
     """The E.164 form of ``digits`` if they are a valid number, else None.
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from proxy.detect import Finding, ValueSet, guard, scan_json, scan_query, scan_text, scan_xml
 from proxy.detect.egress import MAX_PATHS
 from proxy.errors import LeakBlocked
+from tests.detect.strategies import phone_spellings
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "soap" / "activation_order_11.xml"
 #: A number planted once per test: it must never appear in an error message.
@@ -238,3 +242,47 @@ def test_guard_lists_a_bounded_number_of_paths() -> None:
     findings.append(Finding("$.x", "email"))
     message = _blocked(findings)
     assert message.endswith(f"and {4} more, got email, phone")
+
+
+def test_raw_body_scan_sees_the_first_of_duplicate_keys() -> None:
+    """A parsed document keeps one of two duplicate keys; the raw bytes still carry both."""
+    raw = '{"note": "tel 347 890 1234", "note": "ok"}'
+    assert scan_json(json.loads(raw), (), ()) == []
+    assert scan_text(raw, (), (), path="body", query=False) == [Finding("body", "phone")]
+
+
+_KEYS = st.sampled_from(["note", "text", "value", "characteristic", "relatedParty", "name"])
+_HARMLESS = st.sampled_from(["LED LOS rosso", "1000/300", "2026-03-12", "ORD-2026-000123", "ok"])
+_DOCS = st.recursive(
+    _HARMLESS,
+    lambda inner: (
+        st.lists(inner, min_size=1, max_size=3)
+        | st.dictionaries(_KEYS, inner, min_size=1, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _plant(doc: object, choices: list[int], secret: str) -> tuple[object, str]:
+    # Replace one leaf of ``doc`` (picked by ``choices``) with ``secret``; return its path.
+    if isinstance(doc, dict) and doc:
+        keys = list(doc)
+        key = keys[choices[0] % len(keys)] if choices else keys[0]
+        child, path = _plant(doc[key], choices[1:], secret)
+        return {**doc, key: child}, f".{key}{path}"
+    if isinstance(doc, list) and doc:
+        index = choices[0] % len(doc) if choices else 0
+        child, path = _plant(doc[index], choices[1:], secret)
+        return [*doc[:index], child, *doc[index + 1 :]], f"[{index}]{path}"
+    return secret, ""
+
+
+@settings(max_examples=100, deadline=None)
+@given(_DOCS, st.lists(st.integers(min_value=0, max_value=5), max_size=6), phone_spellings())
+def test_a_phone_planted_anywhere_in_json_is_found_at_its_path(
+    doc: object, choices: list[int], phone: tuple[str, str]
+) -> None:
+    """Wherever a number is planted, the guard reports exactly that path, and only that."""
+    planted, path = _plant(doc, choices, f"richiamare {phone[0]}")
+    assert scan_json(planted, (), ()) == [Finding(f"${path}", "phone")]
+    assert phone[1][3:] not in _blocked(scan_json(planted, (), ()))

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from proxy.detect.finder import _nothing_to_see, compiled, find
 from proxy.detect.known import ValueSet
-from tests.detect.test_scrubber import email_spellings, phone_spellings, surroundings
+from tests.detect.strategies import email_spellings, phone_spellings, surroundings
 
 
 def test_short_codes_pass_the_gate_untouched() -> None:
@@ -35,6 +35,12 @@ def test_base64_attachments_are_skipped() -> None:
     """Base64 content is left to the policy (drop or inspect); the guard does not decode it."""
     blob = base64.b64encode(b"Cellulare: 347 123 4567 " * 20).decode()
     assert find(blob) == []
+
+
+def test_long_prose_is_not_mistaken_for_base64() -> None:
+    """Words and spaces without punctuation are prose, however long: they are scanned."""
+    text = "guasto cliente attenuazione " * 5 + "+39 02 1234 5678 " + "guasto " * 5
+    assert [m.kind for m in find(text)] == ["phone"]
 
 
 def test_detections_of_removed_values_are_promoted() -> None:
