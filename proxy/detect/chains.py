@@ -59,10 +59,12 @@ def chains(text: str, min_digits: int = 1) -> list[Chain]:
     """Chains of digit groups in canonical ``text`` holding at least ``min_digits`` digits."""
     found = []
     for match in _CHAIN.finditer(text):
-        chunk = match.group()
-        if len(chunk) < min_digits or digit_count(chunk) < min_digits:
-            continue  # cheap test first: most chains in a message are short numbers
         start, end = match.span()
+        if end - start < min_digits:
+            continue  # cheap test first: most chains in a message are short numbers
+        chunk = match.group()
+        if digit_count(chunk) < min_digits:
+            continue
         groups = [(start + g.start(), start + g.end()) for g in _GROUP.finditer(chunk)]
         prefix = _prefix(text, start)
         if _glued_before(text, prefix):

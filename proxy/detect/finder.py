@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Final
 
 from proxy.detect import emails, identifiers, known, phones
@@ -92,13 +93,12 @@ def find_many(
     one call per string: most strings of a message are short codes, and the per-call overhead
     would dominate. Base64 blobs are left out (see the module docstring).
     """
-    kept = [i for i, text in enumerate(texts) if text and not _is_blob(text)]
-    starts: list[int] = []
-    cursor = 0
-    for i in kept:
-        starts.append(cursor)
-        cursor += len(texts[i]) + len(SEPARATOR)
-    joined = SEPARATOR.join(texts[i] for i in kept)
+    kept = [
+        i for i, text in enumerate(texts) if text and (len(text) < MIN_BLOB or not _is_blob(text))
+    ]
+    lengths = [len(texts[i]) + len(SEPARATOR) for i in kept]
+    starts = [0, *accumulate(lengths)][: len(kept)]
+    joined = SEPARATOR.join([texts[i] for i in kept])
     result: list[list[Match]] = [[] for _ in texts]
     for match in find(joined, removed, allowed, thorough=thorough):
         slot = bisect_right(starts, match.start) - 1
@@ -147,7 +147,7 @@ def _drop_allowed(
 ) -> list[Match]:
     kept = [hit for hit in found if hit.key not in allowed.keys]
     if not kept or not allowed.literals:
-        return kept
+        return kept  # most messages stop here: nothing left, or nothing to look for
     view = folded if folded is not None else fold(mapped)
     spans = []
     for literal in allowed.literals:

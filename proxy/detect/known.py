@@ -170,8 +170,11 @@ def find_phones(
     found = []
     shortest = values.shortest
     for chain in chains(mapped.text, shortest) if within is None else within:
-        if sum(end - start for start, end in chain.groups) < shortest:
+        if chain.digits < shortest:
             continue
+        joined = "".join(mapped.text[start:end] for start, end in chain.groups)
+        if not any(needle in joined for needle in values.needles):
+            continue  # the common case: build the layout only for chains that hold a needle
         digits, positions, starts, ends = _layout(mapped.text, chain)
         for needle, key in values.needles.items():
             at = digits.find(needle)

@@ -23,43 +23,46 @@ class JsonStrings:
 
     def __init__(self, doc: object) -> None:
         """Collect the strings of ``doc`` (booleans and nulls carry no data)."""
-        self.texts: list[str] = []
-        self._owner: list[tuple[int, bool]] = []  # per text: (node, is it the node's key?)
-        self._parent: list[int] = [-1]
-        self._segment: list[str | int] = ["$"]
-        self._key_text: dict[int, int] = {}
-        self._paths: dict[int, str] = {0: "$"}
+        # Flat tables rather than objects: this runs over every member of every message.
+        texts: list[str] = []
+        owner: list[int] = []  # per text: the node it belongs to (its value, or its key)
+        parent: list[int] = [-1]
+        segment: list[str | int] = ["$"]
+        key_text: dict[int, int] = {}
         stack: list[tuple[object, int]] = [(doc, 0)]
         while stack:
             value, node = stack.pop()
             if isinstance(value, str):
-                self._add(value, node, is_key=False)
-            elif isinstance(value, bool) or value is None:
-                continue
-            elif isinstance(value, int | float):
-                self._add(repr(value), node, is_key=False)  # a number can be a phone too
+                texts.append(value)
+                owner.append(node)
             elif isinstance(value, dict):
-                children = [(self._child(node, str(key)), child) for key, child in value.items()]
-                for child_node, _ in children:
-                    self._key_text[child_node] = len(self.texts)
-                    self._add(str(self._segment[child_node]), child_node, is_key=True)
-                stack.extend((child, child_node) for child_node, child in reversed(children))
+                first = len(parent)
+                for key in value:
+                    key_text[len(parent)] = len(texts)
+                    owner.append(len(parent))
+                    texts.append(str(key))
+                    parent.append(node)
+                    segment.append(str(key))
+                children = list(value.values())
+                stack.extend((children[i], first + i) for i in range(len(children) - 1, -1, -1))
             elif isinstance(value, list | tuple):
-                children = [(self._child(node, i), child) for i, child in enumerate(value)]
-                stack.extend((child, child_node) for child_node, child in reversed(children))
-
-    def _add(self, text: str, node: int, *, is_key: bool) -> None:
-        self.texts.append(text)
-        self._owner.append((node, is_key))
-
-    def _child(self, parent: int, segment: str | int) -> int:
-        self._parent.append(parent)
-        self._segment.append(segment)
-        return len(self._parent) - 1
+                first = len(parent)
+                parent.extend([node] * len(value))
+                segment.extend(range(len(value)))
+                stack.extend((value[i], first + i) for i in range(len(value) - 1, -1, -1))
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                texts.append(repr(value))  # a number can be a phone too
+                owner.append(node)
+        self.texts = texts
+        self._owner = owner
+        self._parent = parent
+        self._segment = segment
+        self._key_text = key_text
+        self._paths: dict[int, str] = {0: "$"}
 
     def path(self, index: int, flagged: Collection[int]) -> str:
         """The JSONPath of text ``index``; keys in ``flagged`` texts are named by position."""
-        return self._path_of(self._owner[index][0], flagged)
+        return self._path_of(self._owner[index], flagged)
 
     def _path_of(self, node: int, flagged: Collection[int]) -> str:
         known = self._paths.get(node)
