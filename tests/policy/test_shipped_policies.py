@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 from lxml import etree
 
-from proxy.detect.egress import scan_json, scan_xml
+from proxy.detect.egress import scan_json, scan_text, scan_xml
 from proxy.detect.scrubber import Scrubber
 from proxy.engine import Context, Keys, Outcome, apply
 from proxy.formats.json_body import parse_json, parse_json_patch
@@ -435,3 +435,32 @@ def test_notification_restore_on_soap_callbacks() -> None:
     context = Context(keys=KEYS, order_ref="FV-2025-0004711", restore=mapping)
     restored = apply(policy.response, document, context)
     assert b"Cliente Bianchi non reperibile" in serialise_xml(restored.document.tree)
+
+
+def test_partner_directory_beside_the_policies_is_not_a_policy() -> None:
+    """``policies/partners.yaml`` is skipped by the loader; every other file is a policy file."""
+    files = {Path(p.file).name for p in POLICIES.policies}
+    expected = {p.name for p in (REPO / "policies").glob("*.yaml")} - {"partners.yaml"}
+    assert files == expected and len(PARTNERS) == 2
+
+
+def test_policy_files_quote_no_personal_value() -> None:
+    """Policy texts are published in the audit log: comments must not quote a customer's data.
+
+    Only the fixed values rules write (the stand-in P.IVA) may look like an identifier.
+    """
+    planted = {folded(v) for c in CASES for v in c.personal}
+    for path in sorted((REPO / "policies").glob("*.yaml")):
+        if path.name == "partners.yaml":
+            continue
+        fixed = [
+            str(r.params["value"])
+            for p in POLICIES.policies
+            if Path(p.file).name == path.name
+            for r in p.rules
+            if "value" in r.params
+        ]
+        text = path.read_text()
+        assert scan_text(text, fixed, (), query=False) == [], path.name
+        joined = re.sub(r"(?<=\d)[\s./()-]+(?=\d)", "", text).lower()
+        assert not [v for v in planted if v in joined], path.name
