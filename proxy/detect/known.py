@@ -33,6 +33,7 @@ _PHONE_LIKE: Final = re.compile(r"[+(]?[0-9][0-9 .\-/()]*")
 _WORD: Final = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 _NAME: Final = re.compile(r"[^\W\d_]+(?:['.-][^\W\d_]*)*(?: [^\W\d_]+(?:['.-][^\W\d_]*)*){1,3}")
 _SPACES: Final = re.compile(r"\s+")
+_TIMES: Final = re.compile(r"[0-9]{1,2}[:.][0-9]{2}(?: ?[-/] ?[0-9]{1,2}[:.][0-9]{2})?")
 _COMPANY_FORMS: Final = frozenset(
     {"srl", "spa", "snc", "sas", "srls", "coop", "ditta", "impresa", "societa", "s.r.l", "s.p.a"}
 )
@@ -119,7 +120,10 @@ class ValueSet:
 
 
 def _distinctive(folded: str, digits: int) -> bool:
-    # Short numbers (a civico, "interno 12") would match all over an order: not worth a term.
+    # Short numbers (a civico, "interno 12") and times or time windows (a fascia di
+    # reperibilità that also sits, kept, in the appointment) would match all over an order.
+    if _TIMES.fullmatch(folded):
+        return False
     letters = sum(ch.isalpha() for ch in folded)
     return len(folded) >= MIN_LITERAL and (letters >= MIN_LITERAL or digits >= 6)
 

@@ -167,16 +167,17 @@ def find(
     least = 1 if thorough else MIN_DIGITS
     candidates = chains(text, least) if within is None else within
     for chain in candidates:
-        if not thorough and not chain.digits >= MIN_DIGITS:
+        if not thorough and chain.digits < MIN_DIGITS:
             continue
         hidden = protected(text, chain.groups)
         hidden_all.extend(hidden)
         for whole in split(chain, hidden):
             part = identifier_dropped(whole, text, hidden)
-            if part is None or not part.digits >= MIN_DIGITS:
+            if part is None or part.digits < MIN_DIGITS:
                 continue
             for start, end, key in _candidates(part, text):
-                if start > 0 and _CLOSING.get(text[start - 1], "\0") in text[start:end]:
+                closing = _CLOSING.get(text[start - 1]) if start > 0 else None
+                if closing is not None and closing in text[start:end]:
                     start -= 1  # keep "(347) 1234567" and "[347] 1234567" whole
                 matches.append(Match(start, end, "phone", key))
     if thorough:

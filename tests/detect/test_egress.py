@@ -14,6 +14,8 @@ from lxml import etree
 from proxy.detect import Finding, ValueSet, guard, scan_json, scan_query, scan_text, scan_xml
 from proxy.detect.egress import MAX_PATHS
 from proxy.errors import LeakBlocked
+from proxy.formats.media import parse_media_type
+from proxy.formats.soap import parse_soap
 from tests.detect.strategies import phone_spellings
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "soap" / "activation_order_11.xml"
@@ -286,3 +288,13 @@ def test_a_phone_planted_anywhere_in_json_is_found_at_its_path(
     planted, path = _plant(doc, choices, f"richiamare {phone[0]}")
     assert scan_json(planted, (), ()) == [Finding(f"${path}", "phone")]
     assert phone[1][3:] not in _blocked(scan_json(planted, (), ()))
+
+
+def test_a_parsed_soap_envelope_is_scanned_as_is() -> None:
+    """``proxy.formats.soap.SoapEnvelope`` satisfies ``HasTree``: the guard takes it directly."""
+    envelope = parse_soap(
+        ENVELOPE.format(note=f"tel {MARKER}", second="+390245678900").encode(),
+        parse_media_type("text/xml; charset=utf-8"),
+        '"urn:wholesale:ordering:v1:SubmitActivationOrder"',
+    )
+    assert scan_xml(envelope, PARTNER, ()) == [Finding(NOTE_PATH, "phone")]

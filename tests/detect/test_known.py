@@ -67,9 +67,9 @@ def test_company_names_are_found_only_whole() -> None:
     assert _words("impianti rossi impianti srl", "Rossi Impianti srl") == ["rossi impianti srl"]
 
 
-def test_short_numbers_are_not_searched() -> None:
-    """A removed civico or interno ("12") would match all over an order: it is ignored."""
-    assert ValueSet.compile(["12", "  "]).words is None
+def test_short_numbers_and_times_are_not_searched() -> None:
+    """A removed civico ("12") or time window ("08:00-13:00") would match all over an order."""
+    assert ValueSet.compile(["12", "  ", "08:00-13:00", "18.30"]).words is None
 
 
 def test_without_drops_what_is_allowed() -> None:
