@@ -47,8 +47,10 @@ from proxy.policy.model import Policy, PolicySet, Rule
 from proxy.policy.selectors import Selector
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
-#: The stand-in namespace of SOAP envelope elements in coverage paths (either version).
-SOAP_ENV = "soap-envelope"
+#: Coverage paths start with these stand-ins: the Envelope of either SOAP version, and its
+#: Header or Body (the WSDL, not the XSD, says where a root element travels).
+ENVELOPE = "{soap-envelope}Envelope"
+ENVELOPE_PART = "{soap-envelope}Header|Body"
 _STRUCTURE = frozenset(
     {"properties", "patternProperties", "additionalProperties", "items", "prefixItems", "$ref"}
     | {"allOf", "anyOf", "oneOf", "then", "else", "enum", "const"}
@@ -75,6 +77,10 @@ class _JsonFile:
     def __init__(self, name: str, root: dict[str, Any]) -> None:
         self.name = name
         self.root = root
+        #: Facets by node identity: the walks ask for the same nodes over and over.
+        self.facets: dict[int, tuple[list[_JNode], set[str]]] = {}
+        #: Declared nodes below a set of nodes (``..``), by the set's identity.
+        self.below: dict[frozenset[tuple[int, int]], list[_JNode]] = {}
 
     def pointer(self, fragment: str) -> Any:
         """The node at a JSON Pointer fragment (``/$defs/ProductOrder``), or None."""
@@ -130,6 +136,12 @@ class _JNode:
 
     def facets(self) -> tuple[list[_JNode], set[str]]:
         """The node and every schema it combines with, and the ``$defs`` names among them."""
+        known = self.file.facets.get(id(self.schema))
+        if known is None:
+            known = self.file.facets[id(self.schema)] = self._facets()
+        return known
+
+    def _facets(self) -> tuple[list[_JNode], set[str]]:
         out: list[_JNode] = []
         names: set[str] = set()
         seen: set[tuple[int, int]] = set()
@@ -246,20 +258,23 @@ def _below(states: _JStates) -> _JStates:
     if a free-form value somewhere (v4 ``Characteristic.value``) made any name possible, no
     recursive selector could ever be found wrong.
     """
-    out = _JStates([], states.open)
-    seen: set[tuple[int, int]] = set()
-    stack = list(states.nodes)
-    while stack:
-        node = stack.pop()
-        if node.key in seen:
-            continue
-        seen.add(node.key)
-        out.nodes.append(node)
-        stack.extend(_children(node).nodes)
-    return out
+    if not states.nodes:
+        return _JStates([], states.open)
+    memo = states.nodes[0].file.below
+    key = frozenset(n.key for n in states.nodes)
+    if key not in memo:
+        found: dict[tuple[int, int], _JNode] = {}
+        stack = list(states.nodes)
+        while stack:
+            node = stack.pop()
+            if node.key not in found:
+                found[node.key] = node
+                stack.extend(_children(node).nodes)
+        memo[key] = list(found.values())
+    return _JStates(list(memo[key]), states.open)
 
 
-def step_text(step: Step) -> str:
+def _step_text(step: Step) -> str:
     """A step as written (for messages)."""
     if isinstance(step, Key):
         return (
@@ -273,7 +288,7 @@ def step_text(step: Step) -> str:
         return "[*]"
     if isinstance(step, Filter):
         return step.source
-    return ".." + step_text(step.inner).lstrip(".")
+    return ".." + _step_text(step.inner).lstrip(".")
 
 
 def _filter_subjects(states: _JStates) -> _JStates:
@@ -346,7 +361,7 @@ def _json_step(step: Step, states: _JStates) -> tuple[_JStates, str | None]:
     return nxt.unique(), None
 
 
-def check_jsonpath(selector: JsonPath, roots: Sequence[_JNode]) -> str | None:
+def _check_jsonpath(selector: JsonPath, roots: Sequence[_JNode]) -> str | None:
     """None when ``selector`` can match in the schema, else why not (``expected …, got …``)."""
     states = _JStates(list(roots))
     done = "$"
@@ -356,7 +371,7 @@ def check_jsonpath(selector: JsonPath, roots: Sequence[_JNode]) -> str | None:
         states, problem = _json_step(step, states)
         if problem is not None:
             return problem.replace("{at}", done)
-        done += step_text(step)
+        done += _step_text(step)
     return None
 
 
@@ -562,7 +577,7 @@ def _envelope(roots: Sequence[_XNode]) -> _XNode:
 
 
 @dataclass(frozen=True, slots=True)
-class _XStep:
+class XStep:
     """One step of an XML selector: axis, element or attribute name (None: ``*``), predicates."""
 
     axis: str
@@ -584,7 +599,7 @@ _XTOKEN = re.compile(
 )
 
 
-def parse_xpath_steps(source: str) -> list[_XStep]:
+def parse_xpath_steps(source: str) -> list[XStep]:
     """The steps of an XML selector that already compiled (see :mod:`proxy.policy.xpath`)."""
     tokens: list[tuple[str, re.Match[str]]] = []
     pos = 0
@@ -595,7 +610,7 @@ def parse_xpath_steps(source: str) -> list[_XStep]:
         kind = "clark" if match.group("uri") else str(match.lastgroup)
         tokens.append((kind, match))
         pos = match.end()
-    steps: list[_XStep] = []
+    steps: list[XStep] = []
     i = 0
 
     def name_at(j: int) -> str | None:
@@ -625,7 +640,7 @@ def parse_xpath_steps(source: str) -> list[_XStep]:
                 i += 1
             predicates.append(tuple(rel))
             i += 1
-        steps.append(_XStep(axis, name, attribute, tuple(predicates)))
+        steps.append(XStep(axis, name, attribute, tuple(predicates)))
     return steps
 
 
@@ -685,7 +700,7 @@ class _XWalk:
                 return True
         return False
 
-    def check(self, steps: Sequence[_XStep], roots: list[_XNode]) -> str | None:
+    def check(self, steps: Sequence[XStep], roots: list[_XNode]) -> str | None:
         states = roots
         done = ""
         for step in steps:
@@ -706,7 +721,7 @@ class _XWalk:
             done += step.text()
         return None
 
-    def _missing(self, step: _XStep, done: str) -> str:
+    def _missing(self, step: XStep, done: str) -> str:
         # Only a namespace no loaded schema declares can be an extension's.
         if self.under_any is not None and self.under_any not in self.xsd.namespaces:
             return (
@@ -866,7 +881,7 @@ def check_policy(policy: Policy, library: SchemaLibrary) -> list[str]:
             if not roots.json:
                 problem = "expected a JSON Schema in schema for a JSONPath selector, got only XSD"
             else:
-                problem = check_jsonpath(selector, roots.json)
+                problem = _check_jsonpath(selector, roots.json)
                 if problem is None and rule is not None:
                     problem = _json_children(rule, roots.json)
         elif roots.xsd is None:
@@ -1023,11 +1038,9 @@ def _json_fields(roots: Sequence[_JNode]) -> Iterator[Field]:
             stack.append((sub, (*path, "[*]"), inner, owner))
 
 
-def _xml_fields(xsd: _Xsd, roots: Sequence[_XNode], header: bool) -> Iterator[Field]:
-    env = f"{{{SOAP_ENV}}}"
-    part = env + ("Header" if header else "Body")
+def _xml_fields(xsd: _Xsd, roots: Sequence[_XNode]) -> Iterator[Field]:
     stack: list[tuple[_XNode, tuple[str, ...], frozenset[int]]] = [
-        (root, (env + "Envelope", part, root.name), frozenset({id(root)})) for root in roots
+        (root, (ENVELOPE, ENVELOPE_PART, root.name), frozenset({id(root)})) for root in roots
     ]
     while stack:
         node, path, on_path = stack.pop()
@@ -1083,7 +1096,7 @@ def _json_seg(step: Step, segments: Sequence[str], pos: int) -> set[int]:
     return set()
 
 
-def _xml_covers(steps: Sequence[_XStep], segments: Sequence[str]) -> bool:
+def _xml_covers(steps: Sequence[XStep], segments: Sequence[str]) -> bool:
     positions = {0}
     for step in steps:
         nxt: set[int] = set()
@@ -1098,17 +1111,18 @@ def _xml_covers(steps: Sequence[_XStep], segments: Sequence[str]) -> bool:
     return len(segments) in positions
 
 
-def _xml_name_matches(step: _XStep, segment: str) -> bool:
+def _xml_name_matches(step: XStep, segment: str) -> bool:
     attribute = segment.startswith("@")
     if attribute != step.attribute:
         return False
     if step.name is None:
         return True
-    name = segment[1:] if attribute else segment
     ns, local = _split(step.name)
     if ns in (SOAP11_NS, SOAP12_NS):
-        ns = SOAP_ENV
-    return _clark(ns, local) == name
+        return (segment == ENVELOPE and local == "Envelope") or (
+            segment == ENVELOPE_PART and local in ("Header", "Body")
+        )
+    return step.name == (segment[1:] if attribute else segment)
 
 
 def _matcher(rule: Rule, segments: Sequence[str], xml: bool) -> Callable[[int], bool]:
@@ -1152,10 +1166,7 @@ def policy_fields(policy: Policy, library: SchemaLibrary) -> list[Field]:
         raise SchemaError("; ".join(roots.errors))
     fields = list(_json_fields(roots.json))
     if roots.xsd is not None:
-        header = [r for r in roots.elements if _split(r.name)[1] == "header"]
-        body = [r for r in roots.elements if r not in header]
-        fields.extend(_xml_fields(roots.xsd, body, header=False))
-        fields.extend(_xml_fields(roots.xsd, header, header=True))
+        fields.extend(_xml_fields(roots.xsd, roots.elements))
     unique = {(f.segments, f.xml): f for f in fields}
     return sorted(unique.values(), key=lambda f: f.segments)
 

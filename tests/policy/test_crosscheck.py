@@ -20,6 +20,7 @@ from proxy.policy.crosscheck import (
 )
 from proxy.policy.load import load_policies, load_policy_text
 from proxy.policy.model import Policy
+from proxy.policy.selectors import compile_selector
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
@@ -364,3 +365,20 @@ def test_what_looks_personal(
 ) -> None:
     """Names, party names, notes, characteristic values, contact addresses; not ids or sites."""
     assert personal_reason(name, parents, defs) == reason
+
+
+def test_xml_coverage_follows_absolute_envelope_paths_of_either_version() -> None:
+    """``/Envelope/Body/…`` of SOAP 1.1 or 1.2, or ``/*/*/…``, covers the payload's fields."""
+    library = SchemaLibrary(SCHEMAS)
+    soap12 = "{http://www.w3.org/2003/05/soap-envelope}"
+    policy = shipped("soap-trouble-ticket")
+    (note,) = (r for r in policy.rules if r.id == "note")
+    base = without(policy, "note")
+    assert [g.field.path for g in coverage(base, library)] == ["//SubmitTroubleTicket/note"]
+    for select in (
+        f"/{SOAP11}Envelope/{SOAP11}Body/{ORD}SubmitTroubleTicket/{ORD}note",
+        f"/{soap12}Envelope/{soap12}Body/{ORD}SubmitTroubleTicket/{ORD}note",
+        f"/*/*/{ORD}SubmitTroubleTicket/{ORD}note",
+    ):
+        rule = dataclasses.replace(note, selector=compile_selector(select))
+        assert coverage(dataclasses.replace(base, rules=(*base.rules, rule)), library) == []
