@@ -19,7 +19,7 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from proxy.config import Config, Direction, Route, load_config
 from proxy.detect.egress import Finding, scan_json, scan_xml
 from proxy.detect.scrubber import Scrubber
 from proxy.engine import Context, Keys, Outcome, Partner, apply
-from proxy.errors import CivettaError, ConfigError
+from proxy.errors import CivettaError, ConfigError, PolicyError
 from proxy.formats.json_body import parse_json, parse_json_patch, serialise_json
 from proxy.formats.media import parse_media_type
 from proxy.formats.patch import JsonPatchOp
@@ -38,6 +38,9 @@ from proxy.policy.crosscheck import SchemaError, SchemaLibrary, coverage, crossc
 from proxy.policy.load import load_policies
 from proxy.policy.model import JSON_KINDS, Policy, PolicySet
 
+#: A subcommand: parsed arguments in, exit code out.
+Command = Callable[[argparse.Namespace], int]
+
 
 class UsageError(Exception):
     """The command cannot run as asked (exit 2); the message names no value."""
@@ -45,12 +48,11 @@ class UsageError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """A configuration with its policies, partners and interface schemas."""
+    """A configuration with its policies and partners."""
 
     config: Config
     policies: PolicySet
     partners: PartnerDirectory
-    schemas: Path
 
 
 def _load(args: argparse.Namespace) -> tuple[Config, Path]:
@@ -271,11 +273,11 @@ def _table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
-    config, schemas = _load(args)
+    config, _ = _load(args)
     policies, partners, errors = _policies(config)
     if policies is None or partners is None:
         raise ConfigError(errors)
-    loaded = Loaded(config, policies, partners, schemas)
+    loaded = Loaded(config, policies, partners)
     data = Path(args.file).read_bytes()
     method = args.method.upper()
     kind = _kind(data, method, args.content)
@@ -289,7 +291,12 @@ def _cmd_test(args: argparse.Namespace) -> int:
     keys = Keys(secrets.token_bytes(32), secrets.token_bytes(32), secrets.token_bytes(32))
     order_ref = policy.order_reference(document)
     context = Context(keys=keys, partner=partner, order_ref=order_ref, scrubber=Scrubber())
-    outcome = apply(policy.rules, document, context)
+    try:
+        outcome = apply(policy.rules, document, context)
+    except PolicyError as exc:
+        # The proxy would refuse the message (422): a failed check, not a usage error.
+        print(f"policy {policy.name} cannot be applied: {exc.message}")
+        return 1
     findings = egress_findings(kind, outcome, config.minimisation.operational_contacts)
     out = sys.stdout
     print(f"policy {policy.name} ({policy.file}:{policy.line}), body {kind}", file=out)
@@ -352,7 +359,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _guarded(fn: Any) -> Any:
+def _guarded(fn: Command) -> Command:
     """Usage, I/O and parse errors become a message and exit 2; ConfigError goes to main()."""
 
     def run(args: argparse.Namespace) -> int:

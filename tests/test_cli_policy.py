@@ -184,3 +184,23 @@ def test_test_usage_errors_exit_2(
     assert main(["policy", "test", "--config", str(shipped), *extra, str(fixture)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Mario" not in err
+
+
+def test_test_exits_1_when_the_policy_cannot_apply(
+    shipped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name to tokenise in an order without its reference: the proxy would refuse it (422)."""
+    order = tmp_path / "order.json"
+    order.write_text(
+        '{"productOrderItem": [{"id": "1", "action": "add"}], "relatedParty": '
+        '[{"id": "C-1", "name": "Mario Rossi", "role": "customer", "@referredType": "Individual"}]}'
+    )
+    argv = ["policy", "test", "--config", str(shipped), "--route", "tmf622-v4", str(order)]
+    assert main([*argv, "--partner", "installer-roma-01"]) == 1
+    out = capsys.readouterr().out
+    (last,) = out.splitlines()[-1:]
+    assert last.startswith("policy tmf622-v4-product-order cannot be applied: rule party-name (")
+    assert last.endswith(
+        "at $.relatedParty[0].name: expected an order reference for tokenise, got none"
+    )
+    assert "Mario" not in out
