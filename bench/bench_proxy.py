@@ -678,6 +678,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     cpus=tuple(gen_cpus) if gen_cpus else None,
                 )
                 ref_max: float | None = None
+                maxima: dict[str, float] = {}
                 for mode in modes:
                     if mode == "closed":
                         got = _run_cells(
@@ -689,6 +690,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             args.pause,
                         )
                         ref_max = got[0].median("rps")
+                        maxima = {c.target.key: c.median("rps") for c in got}
                     else:
                         rate = args.rate
                         if rate is None:
@@ -697,10 +699,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     replace(base, mode="closed", url=targets[0].url(payload))
                                 ).rps
                             rate = max(1.0, args.rate_fraction * ref_max)
+                        # A target whose maximum is below the rate would only build a queue.
+                        # (Judged targets stay: falling behind is a result for them.)
+                        slow = {
+                            k
+                            for k, m in maxima.items()
+                            if k != "reference" and k not in JUDGED and m < rate
+                        }
+                        for key in sorted(slow):
+                            why = (
+                                f"its maximum {maxima[key]:.0f} req/s is below the rate {rate:.0f}"
+                            )
+                            skipped[f"{payload.name}/{key}/open"] = why
+                            print(f"  fixed rate: leaving out {key} for {payload.name}: {why}")
                         got = _run_cells(
                             replace(base, mode="open", rate=rate),
                             payload,
-                            live,
+                            [t for t in live if t.key not in slow],
                             args.rounds,
                             children,
                             args.pause,

