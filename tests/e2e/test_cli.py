@@ -17,14 +17,21 @@ from typing import Any
 import aiohttp
 import pytest
 
-from proxy.testing import REPO, SCHEMAS
-from tests.e2e.conftest import ACTION_PREFIX, FIXTURES, SOAP11_PATH, free_port
+from proxy.testing import SCHEMAS
+from tests.e2e.conftest import (
+    ACTION_PREFIX,
+    OPEN_POLICIES,
+    OPERATIONAL,
+    PARTNER,
+    PARTNERS_FILE,
+    SOAP11_PATH,
+    free_port,
+    pii_free_soap_order,
+    pii_free_tmf_document,
+)
 
 #: The console script installed next to this interpreter (``.venv/bin/civetta``).
 CIVETTA = str(Path(sys.executable).with_name("civetta"))
-#: Permissive test policies: these tests are about the processes, not minimisation.
-OPEN_POLICIES = REPO / "tests" / "fixtures" / "policy" / "open"
-PARTNERS = REPO / "policies" / "partners.yaml"
 #: How long a process gets to become ready, and to exit after SIGTERM.
 START_S = 15.0
 STOP_S = 5.0
@@ -60,6 +67,7 @@ routes:
 minimisation:
   policies_dir: {policies}
   partners_file: {partners}
+  operational_contacts: {operational}
 storage:
   url: sqlite:///var/civetta.db
 keys:
@@ -143,18 +151,35 @@ def log_events(text: str) -> list[dict[str, Any]]:
     return events
 
 
+def write_config(path: Path, ports: dict[str, int]) -> None:
+    """The YAML configuration on ``ports``, with the permissive test policies: these tests are
+    about the processes, not minimisation (the partner's own contact may leave)."""
+    path.write_text(
+        CONFIG.format(
+            schemas=SCHEMAS,
+            policies=OPEN_POLICIES,
+            partners=PARTNERS_FILE,
+            operational=json.dumps(list(OPERATIONAL)),
+            **ports,
+        ),
+        encoding="utf-8",
+    )
+
+
 def tmf_order(marker: str) -> bytes:
-    """The TMF622 v4 fixture with ``marker`` in the customer's name and in a note."""
-    order = json.loads((FIXTURES / "tmf" / "tmf622_v4_order.json").read_text("utf-8"))
-    order["relatedParty"][0]["name"] = f"Mario {marker}"
-    order["note"][0]["text"] = f"Richiamare {marker} dopo le 18"
+    """The personal-data-free TMF622 v4 order with ``marker`` in the customer's name and in a
+    note."""
+    order = pii_free_tmf_document("tmf622_v4_order.json")
+    order["relatedParty"][0]["name"] = f"Impianti {marker}"
+    order["note"] = [{"text": f"Richiamare {marker} dopo le 18"}]
     return json.dumps(order).encode()
 
 
 def soap_order(marker: str) -> bytes:
-    """The SOAP 1.1 activation fixture with ``marker`` in a contact's name."""
-    data = (FIXTURES / "soap" / "activation_order_11.xml").read_bytes()
-    named = data.replace(b"<ns0:nominativo>Giulia Bianchi<", f"<ns0:nominativo>{marker}<".encode())
+    """The personal-data-free SOAP 1.1 activation order with ``marker`` in the contact's name."""
+    data = pii_free_soap_order()
+    contact = f"<ns0:nominativo>{PARTNER.name}<".encode()
+    named = data.replace(contact, f"<ns0:nominativo>{marker}<".encode())
     assert named != data
     return named
 
@@ -167,7 +192,7 @@ async def test_serve_and_sandbox_processes_forward_log_no_bodies_and_stop_on_sig
     after SIGTERM."""
     ports = {n: free_port() for n in ("oss", "incumbent", "admin", "sandbox", "oss_listener")}
     config = tmp_path / "civetta.yaml"
-    config.write_text(CONFIG.format(schemas=SCHEMAS, policies=OPEN_POLICIES, partners=PARTNERS, **ports), encoding="utf-8")
+    write_config(config, ports)
     marker = "Zq" + uuid.uuid4().hex[:12]
     sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"
     oss_url = f"http://127.0.0.1:{ports['oss']}"
@@ -185,7 +210,7 @@ async def test_serve_and_sandbox_processes_forward_log_no_bodies_and_stop_on_sig
         ) as resp:
             assert resp.status == 201, await resp.text()
         async with http.get(
-            f"{oss_url}{TMF_COLLECTION}?relatedParty.name=Mario%20{marker}"
+            f"{oss_url}{TMF_COLLECTION}?relatedParty.name=Impianti%20{marker}"
         ) as resp:
             assert resp.status == 200
             assert len(await resp.json()) == 1
@@ -227,7 +252,7 @@ async def test_sigterm_drains_the_request_in_flight(tmp_path: Path) -> None:
     and only then exits 0."""
     ports = {n: free_port() for n in ("oss", "incumbent", "admin", "sandbox", "oss_listener")}
     config = tmp_path / "civetta.yaml"
-    config.write_text(CONFIG.format(schemas=SCHEMAS, policies=OPEN_POLICIES, partners=PARTNERS, **ports), encoding="utf-8")
+    write_config(config, ports)
     sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"
     readyz = f"http://127.0.0.1:{ports['admin']}/readyz"
     async with (
@@ -330,7 +355,7 @@ async def test_config_check_accepts_a_valid_file(tmp_path: Path) -> None:
     """``civetta config check`` on a valid file exits 0 and names the routes it loaded."""
     config = tmp_path / "civetta.yaml"
     ports = {n: free_port() for n in ("oss", "incumbent", "admin", "sandbox", "oss_listener")}
-    config.write_text(CONFIG.format(schemas=SCHEMAS, policies=OPEN_POLICIES, partners=PARTNERS, **ports), encoding="utf-8")
+    write_config(config, ports)
     code, out, err = await run_check(config)
     assert (code, err) == (0, "")
     assert out.strip() == f"{config}: ok (3 routes)"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from yarl import URL
 
+from proxy.config import HUB_PREFIX
 from proxy.replies import ERROR_HEADER
-from tests.e2e.conftest import FIXTURES, Env, OssListener, poll
+from tests.e2e.conftest import Env, OssListener, pii_free_tmf, poll
 
 JSON_UTF8 = "application/json;charset=utf-8"
 
@@ -34,8 +36,8 @@ class Api:
 
     @property
     def body(self) -> bytes:
-        """The fixture, as bytes on disk (what the OSS sends)."""
-        return (FIXTURES / "tmf" / self.fixture).read_bytes()
+        """The fixture's personal-data-free variant (what the OSS sends)."""
+        return pii_free_tmf(self.fixture)
 
     @property
     def base(self) -> str:
@@ -139,12 +141,12 @@ async def test_create_is_forwarded_byte_for_byte_and_answered_201_with_location(
 async def test_get_by_id_returns_the_resource(env: Env, api: Api) -> None:
     """GET of a created resource through the proxy answers it, projected on ``fields``."""
     created = await create(env, api)
-    async with env.http.get(env.oss(local(created["href"]) + "?fields=note")) as resp:
+    async with env.http.get(env.oss(local(created["href"]) + "?fields=description")) as resp:
         assert resp.status == 200
         got = await resp.json()
     assert got["id"] == created["id"]
-    assert set(got) == {"id", "href", "@type", "note"}
-    assert got["note"] == created["note"]
+    assert set(got) == {"id", "href", "@type", "description"}
+    assert got["description"] == created["description"] == json.loads(api.body)["description"]
 
 
 @EACH_API
@@ -170,7 +172,9 @@ async def test_percent_encoded_query_is_forwarded_byte_for_byte(env: Env) -> Non
     """Percent-escapes, '+' for a space and encoded commas reach the sandbox undecoded, and the
     sandbox's reading of them still selects the resource."""
     item = api("tmf622-v4")
-    query = "relatedParty.name=Mario+Rossi&externalId=OLO-ORD-2025-00471%31&fields=id%2Cstate"
+    query = (
+        "relatedParty.name=Impianti+Roma+Sud+srl&externalId=OLO-ORD-2025-00471%31&fields=id%2Cstate"
+    )
     created = await create(env, item)
     async with env.http.get(URL(env.oss(item.collection) + "?" + query, encoded=True)) as resp:
         assert resp.status == 200
@@ -195,7 +199,7 @@ async def test_merge_patch_is_forwarded_and_applied(env: Env) -> None:
     patched resource comes back."""
     item = api("tmf622-v4")
     created = await create(env, item)
-    patch = (FIXTURES / "tmf" / "tmf622_v4_merge_patch.json").read_bytes()
+    patch = pii_free_tmf("tmf622_v4_merge_patch.json")
     async with env.http.patch(
         env.oss(local(created["href"])),
         data=patch,
@@ -215,7 +219,7 @@ async def test_json_patch_is_forwarded_and_applied(env: Env) -> None:
     patched resource comes back."""
     item = api("tmf621-v5")
     created = await create(env, item)
-    patch = (FIXTURES / "tmf" / "tmf621_v5_json_patch_note.json").read_bytes()
+    patch = pii_free_tmf("tmf621_v5_json_patch_note.json")
     async with env.http.patch(
         env.oss(local(created["href"])),
         data=patch,
@@ -282,16 +286,34 @@ async def test_sandbox_404_is_relayed_unchanged(env: Env, method: str) -> None:
 
 
 @EACH_API
-async def test_hub_events_flow_back_through_the_proxy_unchanged(env: Env, api: Api) -> None:
-    """A hub registered through the proxy with the proxy's incumbent-facing URL as callback gets
-    the sandbox's events at the OSS listener (/listener/{eventName}) byte for byte as a direct
-    subscriber gets them, and the listener's 201/204 goes back to the sandbox."""
+async def test_hub_registration_is_rewritten_and_events_reach_the_oss_through_the_proxy(
+    env: Env, api: Api
+) -> None:
+    """The OSS registers its own listener as callback through the proxy: the sandbox is given
+    civetta's callback (``{incumbent public URL}/_civetta/hub/<32 hex>``), the OSS gets its own
+    callback back in the 201, and the sandbox's events reach the OSS listener through civetta
+    (``/listener/{eventName}``) byte for byte as a direct subscriber gets them, with the
+    listener's 201/204 going back to the sandbox."""
+    async with env.http.post(
+        env.oss(api.base + "/hub"), json={"callback": env.listener_url}
+    ) as resp:
+        assert resp.status == 201
+        location = resp.headers["Location"]
+        registered = await resp.json()
+    assert location.startswith(f"{env.sandbox.url}{api.base}/hub/")
+    assert registered["callback"] == env.listener_url
+    [sent] = await env.sandbox.received()
+    given = json.loads(sent.body)["callback"]
+    assert env.proxy.state.config.incumbent.public_url == env.proxy.incumbent_url
+    assert re.fullmatch(re.escape(env.incumbent(HUB_PREFIX)) + "[0-9a-f]{32}", given)
+    # The incumbent keeps civetta's callback (asked directly, not through the proxy).
+    async with env.http.get(env.sandbox.url + local(location)) as resp:
+        assert (await resp.json())["callback"] == given
     direct_callback = env.listener_url + "/direct"
-    for callback in (env.proxy.incumbent_url, direct_callback):
-        async with env.http.post(env.oss(api.base + "/hub"), json={"callback": callback}) as resp:
-            assert resp.status == 201
-            assert resp.headers["Location"].startswith(f"{env.sandbox.url}{api.base}/hub/")
-            assert (await resp.json())["callback"] == callback
+    async with env.http.post(
+        env.sandbox.url + api.base + "/hub", json={"callback": direct_callback}
+    ) as resp:
+        assert resp.status == 201
     created = await create(env, api, **{"X-Request-ID": "oss-corr-7"})
     proxied = await env.listener.wait_for("/listener/", 2)
     direct = await env.listener.wait_for("/direct/listener/", 2)
@@ -313,7 +335,7 @@ async def test_hub_events_flow_back_through_the_proxy_unchanged(env: Env, api: A
         (d["url"], d["status"]) for d in deliveries if not d["url"].startswith(direct_callback)
     ]
     assert relayed == [
-        (env.incumbent(s.path), OssListener.tmf_status(s.path.rsplit("/", 1)[1])) for s in proxied
+        (given + s.path, OssListener.tmf_status(s.path.rsplit("/", 1)[1])) for s in proxied
     ]
     assert {status for _, status in relayed} == {201, 204}
 

@@ -2,102 +2,49 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import requests
-import zeep
 from lxml import etree
 from zeep.exceptions import Fault
-from zeep.plugins import HistoryPlugin
-from zeep.transports import Transport
 from zeep.wsa import WsAddressingPlugin
 
 from proxy.formats.soap import parse_xml
 from proxy.replies import ERROR_HEADER
-from proxy.testing import REPO
 from tests.e2e.conftest import (
     ACTION_PREFIX,
     CALLBACK_PATH,
+    CIVETTA_NS,
     FIXTURES,
     HDR_NS,
     ORD_NS,
-    SOAP11_NS,
+    PARTNER,
+    PARTNER_LINE,
+    PARTNER_VAT,
+    SOAP11,
     SOAP11_PATH,
+    SOAP12,
     SOAP12_NS,
     SOAP12_PATH,
     SOAP_MAX_BODY,
     WSA_NS,
     Env,
     EnvFactory,
+    Version,
+    ZeepFactory,
+    ZeepOss,
     free_port,
     soap_ack,
     started_tap,
 )
 
-WSDL = REPO / "schemas" / "soap" / "wholesale-ordering-v1.wsdl"
-WSDL_NS = "http://wholesale.example.it/ordering/v1/wsdl"
-CIVETTA_NS = "urn:civetta:proxy"
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    """What a test needs to know about one SOAP version."""
-
-    name: str
-    binding: str
-    path: str
-    envelope_ns: str
-    media_type: str
-    #: The HTTP status and zeep's fault code of the incumbent's client fault.
-    client_fault: tuple[int, str]
-    #: zeep's fault code of civetta's client and server faults.
-    civetta_codes: tuple[str, str]
-
-    def __str__(self) -> str:
-        """The test id."""
-        return self.name
-
-
-SOAP11 = Version(
-    "soap11",
-    f"{{{WSDL_NS}}}WholesaleOrderingSoap11Binding",
-    SOAP11_PATH,
-    SOAP11_NS,
-    "text/xml",
-    (500, "soap:Client"),
-    ("soap:Client", "soap:Server"),
-)
-SOAP12 = Version(
-    "soap12",
-    f"{{{WSDL_NS}}}WholesaleOrderingSoap12Binding",
-    SOAP12_PATH,
-    SOAP12_NS,
-    "application/soap+xml",
-    (400, "env:Sender"),
-    ("env:Sender", "env:Receiver"),
-)
 VERSIONS = pytest.mark.parametrize("version", [SOAP11, SOAP12], ids=str)
 
 
-def soap_header(msg_name: str, correlation_id: str, activity: str = "ordering") -> dict[str, Any]:
-    """zeep's value of the ``hdr:header`` part."""
-    return {
-        "activityName": activity,
-        "msgName": msg_name,
-        "msgType": "REQUEST",
-        "senderURI": "urn:olo:fibraveloce:oss",
-        "destinationURI": "urn:wholesale:incumbent",
-        "correlationId": correlation_id,
-        "timestamp": "2025-03-14T10:22:31+01:00",
-    }
-
-
 def activation_order(code: str, **changes: Any) -> dict[str, Any]:
-    """zeep keyword arguments of a valid FTTH activation order, with ``changes`` applied."""
+    """zeep keyword arguments of a valid FTTH activation order free of personal data (the
+    partner's company is the customer and the only contact), with ``changes`` applied."""
     order: dict[str, Any] = {
         "codiceOrdineOLO": code,
         "dataOrdine": "2025-03-14T10:22:31+01:00",
@@ -115,132 +62,46 @@ def activation_order(code: str, **changes: Any) -> dict[str, Any]:
             "idCivicoNetMap": "38501127734",
         },
         "clienteFinale": {
-            "personaFisica": {
-                "nome": "Giulia",
-                "cognome": "Bianchi",
-                "codiceFiscale": "BNCGLI85M52F205H",
-            }
+            "personaGiuridica": {"ragioneSociale": PARTNER.name, "partitaIva": PARTNER_VAT}
         },
         "referenti": {
             "referente": [
                 {
-                    "nominativo": "Giulia Bianchi",
-                    "telefono": "+393471234567",
-                    "email": "giulia.bianchi85@example.it",
+                    "nominativo": PARTNER.name,
+                    "telefono": PARTNER.phone,
+                    "email": PARTNER.email,
                     "fasciaReperibilita": "18:00-21:00",
                 },
-                {"nominativo": "Marco Rossi", "telefono": "3389876543"},
+                {"nominativo": PARTNER.name, "telefono": PARTNER_LINE},
             ]
         },
-        "note": "Richiamare dopo le 18 al 347 123 4567.",
+        "note": "Accesso dal cortile interno, armadio al piano terra.",
     }
     order.update(changes)
     return order
 
 
 def trouble_ticket(code: str) -> dict[str, Any]:
-    """zeep keyword arguments of a valid trouble ticket."""
+    """zeep keyword arguments of a valid trouble ticket on the partner's own line."""
     return {
         "codiceTicketOLO": code,
-        "idRisorsa": "FTTH-MI-0000482913",
-        "numeroLinea": "0287654321",
+        "idRisorsa": "FTTH-RM-0000482913",
+        "numeroLinea": PARTNER_LINE,
         "tipoGuasto": "ASSENZA_SERVIZIO",
         "sintomo": "LED LOS rosso sull'ONT",
-        "descrizione": "Il cliente (Giulia Bianchi, cell. 347 1234567) non naviga dal 2/4.",
+        "descrizione": "La linea non naviga dal 2/4, ONT raggiungibile fino alle 19:40.",
         "dataOraRilevazione": "2025-04-03T08:12:00+02:00",
-        "referenti": {"referente": [{"nominativo": "Giulia Bianchi", "telefono": "3471234567"}]},
+        "referenti": {"referente": [{"nominativo": PARTNER.name, "telefono": PARTNER.phone}]},
     }
 
 
-@dataclass(frozen=True, slots=True)
-class Wire:
-    """One HTTP exchange of the zeep client, as ``requests`` put it on the wire."""
-
-    request_headers: dict[str, str]
-    request_body: bytes
-    status: int
-    response_headers: dict[str, str]
-    response_body: bytes
-
-
-@dataclass
-class ZeepOss:
-    """The OSS: a synchronous zeep client bound to one SOAP port, pointed at the proxy."""
-
-    version: Version
-    client: Any
-    service: Any
-    history: HistoryPlugin
-    wire: list[Wire] = field(default_factory=list)
-
-    async def call(self, operation: str, **kwargs: Any) -> Any:
-        """Run one zeep call in a worker thread (zeep is synchronous)."""
-        return await asyncio.to_thread(getattr(self.service, operation), **kwargs)
-
-    async def fault(self, operation: str, **kwargs: Any) -> Fault:
-        """Run a call that must end in a SOAP fault; return the fault."""
-        with pytest.raises(Fault) as caught:
-            await self.call(operation, **kwargs)
-        return caught.value
-
-    def header(self, msg_name: str, correlation_id: str, activity: str = "ordering") -> Any:
-        """The ``hdr:header`` element, for calls that add other header blocks next to it."""
-        element = self.client.get_element(f"{{{HDR_NS}}}header")
-        return element(**soap_header(msg_name, correlation_id, activity))
-
-    async def submit(self, code: str, *extra_headers: Any, **changes: Any) -> Any:
-        """Submit a valid activation order (with ``changes``) with its ``hdr:header``."""
-        return await self.call(
-            "SubmitActivationOrder",
-            **activation_order(code, **changes),
-            _soapheaders=[self.header("SubmitActivationOrder", f"corr-{code}"), *extra_headers],
-        )
-
-
-@pytest.fixture
-def sessions() -> Iterator[list[requests.Session]]:
-    """The HTTP sessions of the zeep clients, closed after the test."""
-    opened: list[requests.Session] = []
-    yield opened
-    for session in opened:
-        session.close()
-
-
-ZeepFactory = Callable[..., ZeepOss]
-
-
-@pytest.fixture
-def make_oss(sessions: list[requests.Session]) -> ZeepFactory:
-    """Build a zeep OSS for one SOAP version whose address is the proxy's OSS listener."""
-
-    def build(env: Env, version: Version, *plugins: Any) -> ZeepOss:
-        session = requests.Session()
-        session.trust_env = False  # local servers: no proxy from the environment
-        sessions.append(session)
-        # zeep ships py.typed but leaves these constructors unannotated.
-        history = HistoryPlugin()  # type: ignore[no-untyped-call]
-        transport = Transport(session=session, operation_timeout=10)  # type: ignore[no-untyped-call]
-        client = zeep.Client(str(WSDL), transport=transport, plugins=[history, *plugins])  # type: ignore[no-untyped-call]
-        service = client.create_service(version.binding, env.oss(version.path))  # type: ignore[no-untyped-call]
-        oss = ZeepOss(version, client, service, history)
-
-        def record(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-            body = response.request.body
-            assert isinstance(body, bytes)
-            oss.wire.append(
-                Wire(
-                    dict(response.request.headers),
-                    body,
-                    response.status_code,
-                    dict(response.headers),
-                    response.content,
-                )
-            )
-
-        session.hooks["response"].append(record)
-        return oss
-
-    return build
+async def submit(oss: ZeepOss, code: str, *extra_headers: Any, **changes: Any) -> Any:
+    """Submit a valid activation order (with ``changes``) with its ``hdr:header``."""
+    return await oss.call(
+        "SubmitActivationOrder",
+        **activation_order(code, **changes),
+        _soapheaders=[oss.header("SubmitActivationOrder", f"corr-{code}"), *extra_headers],
+    )
 
 
 def text_at(node: etree._Element, path: str) -> str | None:
@@ -291,7 +152,7 @@ async def test_activation_order_reaches_the_sandbox_byte_for_byte(
     """An order zeep sends through the proxy is accepted, and the sandbox received exactly the
     bytes zeep sent, with the same SOAPAction / action parameter."""
     oss = make_oss(env, version)
-    result = await oss.submit("FV-E2E-1")
+    result = await submit(oss, "FV-E2E-1")
     assert result.body.stato == "ACQUISITO"
     assert result.header.header.correlationId == "corr-FV-E2E-1"
     [sent] = oss.wire
@@ -331,7 +192,7 @@ async def test_custom_and_ws_addressing_headers_arrive_untouched(
     oss = make_oss(env, version, WsAddressingPlugin())
     reply_to = etree.Element(f"{{{WSA_NS}}}ReplyTo")
     etree.SubElement(reply_to, f"{{{WSA_NS}}}Address").text = f"{WSA_NS}/anonymous"
-    await oss.submit("FV-E2E-HDR", reply_to)
+    await submit(oss, "FV-E2E-HDR", reply_to)
     sent = oss.history.last_sent["envelope"]
     [got] = await env.sandbox.received()
     header = parse_xml(got.body).getroot().find(f"{{{version.envelope_ns}}}Header")
@@ -350,16 +211,15 @@ async def test_custom_and_ws_addressing_headers_arrive_untouched(
 async def test_sandbox_fault_for_an_invalid_order_is_relayed_unchanged(
     make_env: EnvFactory, make_oss: ZeepFactory, version: Version
 ) -> None:
-    """An order failing the XSD (a codice fiscale outside its pattern) gets the incumbent's own
-    fault, byte for byte, with its status (1.1: 500 Client, 1.2: 400 Sender) and no civetta
-    error header."""
+    """An order failing the XSD (a CAP outside its pattern) gets the incumbent's own fault, byte
+    for byte, with its status (1.1: 500 Client, 1.2: 400 Sender) and no civetta error header."""
     async with make_env(tap_upstream=True) as env:
         assert env.upstream_tap is not None
         oss = make_oss(env, version)
-        person = {"nome": "Giulia", "cognome": "Bianchi", "codiceFiscale": "BNCGLI85Z52F205H"}
+        site = {**activation_order("FV-E2E-BAD")["sedeImpianto"], "cap": "201"}
         fault = await oss.fault(
             "SubmitActivationOrder",
-            **activation_order("FV-E2E-BAD", clienteFinale={"personaFisica": person}),
+            **activation_order("FV-E2E-BAD", sedeImpianto=site),
             _soapheaders=[oss.header("SubmitActivationOrder", "corr-bad")],
         )
         [incumbent] = env.upstream_tap.seen
@@ -382,7 +242,7 @@ async def order_with_reply_to(oss: ZeepOss, code: str, address: str) -> str | No
     """Submit an order whose WS-Addressing ReplyTo is ``address``; its ``wsa:MessageID``."""
     reply_to = etree.Element(f"{{{WSA_NS}}}ReplyTo")
     etree.SubElement(reply_to, f"{{{WSA_NS}}}Address").text = address
-    await oss.submit(code, reply_to)
+    await submit(oss, code, reply_to)
     return text_at(oss.history.last_sent["envelope"], ".//wsa:MessageID")
 
 
