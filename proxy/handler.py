@@ -30,7 +30,7 @@ from proxy.formats.media import BodyKind, encode_content
 from proxy.headers import REQUEST_ID, end_to_end, request_id_of
 from proxy.journal import Disclosure, record_intent, record_outcome
 from proxy.message import Message, parse_message, parse_response
-from proxy.minimise import Minimised, minimise_request, restore_response
+from proxy.minimise import Minimised, find_inbound_policy, minimise_request, restore_response
 from proxy.replies import error_response
 from proxy.state import ProxyState
 from proxy.storage import Subscription
@@ -86,9 +86,13 @@ class Handler:
             rewritten: hub.Rewritten | None = None
             if message is not None and self._is_hub_registration(route, request, message):
                 message, rewritten = await self._rewrite_hub(route, message)
-            # 3.-6. Policy, partner, rules, egress guard, serialisation (pure).
+            # 3.-6. Policy, partner, rules, egress guard, serialisation (pure). A notification
+            # from the incumbent goes to the OSS, which owns the data: its policy's way-back
+            # rules restore the originals instead (no guard toward the data's owner).
             minimised = (
-                minimise_request(
+                await self._inbound(request.method, target.logical_path, message)
+                if self.direction is Direction.INBOUND and message is not None
+                else minimise_request(
                     state.minimiser,
                     request.method,
                     target.logical_path,
@@ -205,6 +209,15 @@ class Handler:
             message.kind, message.media, message.codings, wire, plain, rewritten.document
         ), rewritten
 
+    async def _inbound(self, method: str, path: str, message: Message) -> Minimised:
+        """Steps 3 to 6 for the incumbent-to-OSS direction: restore tokens for the OSS."""
+        minimiser = self.state.minimiser
+        policy = find_inbound_policy(minimiser, method, path, message)
+        order_ref = policy.order_reference(message.document)
+        mapping = await self.state.vault.mapping(order_ref) if order_ref is not None else {}
+        restored = restore_response(minimiser, policy, message, order_ref, mapping)
+        return Minimised(message.wire if restored is None else restored, policy, None, order_ref)
+
     async def _way_back(
         self,
         route: Route,
@@ -214,7 +227,8 @@ class Handler:
         rewritten: hub.Rewritten | None,
     ) -> bytes | None:
         """The answer's new body (tokens restored, hub callback put back), or None: as it came."""
-        if not upstream.body or method == "HEAD":
+        if not upstream.body or method == "HEAD" or self.direction is Direction.INBOUND:
+            # An OSS's answer to a notification goes to the incumbent: never restore into it.
             return None
         if rewritten is not None:
             return await self._restore_hub(rewritten, upstream)

@@ -92,10 +92,11 @@ def minimise_request(
     subject_cn: str | None = None,
 ) -> Minimised:
     """Steps 3 to 6 for one request on a protected route."""
-    # A bodyless request (GET, DELETE …) carries data only in its query: guard that.
+    # A bodyless request (GET, DELETE …) carries data only in its query: guard that. Its
+    # policy, if any, still matters on the way back (tokens in the answer are restored).
     if message is None:
         _guard_query(raw_query, m.allowed)
-        return Minimised(b"", None, None, None)
+        return Minimised(b"", m.policies.find(method, path), None, None)
     # 3a. The policy: a protected message that no policy covers is refused.
     policy = m.policies.find(method, path, soap_action(message), CONTENT[message.kind])
     if policy is None:
@@ -137,6 +138,14 @@ def minimise_request(
     return Minimised(
         outgoing, policy, partner, order_ref, outcome.decisions, outcome.tokens, scrubbed
     )
+
+
+def find_inbound_policy(m: Minimiser, method: str, path: str, message: Message) -> Policy:
+    """The policy of a notification or callback from the incumbent; none is a refusal."""
+    policy = m.policies.find(method, path, soap_action(message), CONTENT[message.kind])
+    if policy is None:
+        raise PolicyMissing("expected a policy covering this notification, got none")
+    return policy
 
 
 def restore_response(

@@ -59,7 +59,8 @@ class Match:
             return False
         if self.actions and (action is None or action.strip().strip('"') not in self.actions):
             return False
-        return not self.content or content in self.content
+        # No content (a bodyless GET or DELETE) is covered by any policy whose method matches.
+        return content is None or not self.content or content in self.content
 
 
 @dataclass(frozen=True, slots=True)

@@ -284,11 +284,6 @@ async def test_tmf_create_reaches_the_sandbox_minimised_and_the_oss_gets_it_rest
     assert set(mapping.values()) <= set(texts_of(echoed, "json").strings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG proxy/minimise.py minimise_request: a bodyless request (GET) returns before "
-    "the policy lookup, so the handler never runs the policy's response rules on the answer",
-)
 # One case per shape of order reference: externalId, externalId[*].id, externalIdentifier[*].id.
 @pytest.mark.parametrize("case", [TMF622_V4, TMF622_V5, TMF621_V5], ids=str)
 async def test_tmf_get_of_a_created_resource_comes_back_restored(env: Env, case: TmfCase) -> None:
@@ -430,16 +425,7 @@ async def test_json_patch_query_member_value_is_scrubbed_at_the_sandbox(env: Env
 
 # --- Notifications ------------------------------------------------------------------------------
 
-INBOUND_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG proxy/handler.py + proxy/minimise.py: inbound notifications run the outbound "
-    "steps (request rules, egress guard with no partner and no kept values) instead of the "
-    "policy's response rules: civetta's own partner contacts, tokens and kept values in them "
-    "are refused as leaks (422) and nothing is restored",
-)
 
-
-@INBOUND_BUG
 @pytest.mark.parametrize("case", [TMF622_V4, TMF621_V5], ids=str)
 async def test_hub_events_reach_the_oss_listener_restored(env: Env, case: TmfCase) -> None:
     """With a hub registered through civetta on the OSS's own listener, the sandbox's events
@@ -542,7 +528,6 @@ async def test_soap_fixture_reaches_the_sandbox_minimised_and_valid(
     assert [etree.tostring(b) for b in got_header] == [etree.tostring(b) for b in sent_header]
 
 
-@INBOUND_BUG
 @pytest.mark.parametrize("version", [SOAP11, SOAP12], ids=str)
 async def test_notify_order_status_with_referenti_contattati_reaches_the_oss(
     env: Env, make_oss: ZeepFactory, version: Version
