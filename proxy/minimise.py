@@ -12,6 +12,7 @@ data left in the final bytes (422, with the paths for the audit's ``block`` leaf
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,10 +177,7 @@ def serialise(kind: BodyKind, document: Any) -> bytes:
 
 
 def _op_json(op: JsonPatchOp) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "op": op.op.value,
-        "path": op.path if op.query is None else f"{op.path}?{op.query}",
-    }
+    out: dict[str, Any] = {"op": op.op.value, "path": op.target}
     if op.from_ is not None:
         out["from"] = op.from_
     if op.has_value:
@@ -215,15 +213,7 @@ def _scrub_all(
         return document
     if kind in (BodyKind.JSON_PATCH, BodyKind.JSON_PATCH_QUERY):
         return tuple(
-            JsonPatchOp(
-                op.index,
-                op.op,
-                op.path,
-                op.query,
-                op.from_,
-                _scrub_json(op.value, scrubber, known, allowed),
-                op.has_value,
-            )
+            dataclasses.replace(op, value=_scrub_json(op.value, scrubber, known, allowed))
             for op in document
         )
     return _scrub_json(document, scrubber, known, allowed)

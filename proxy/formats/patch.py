@@ -53,6 +53,15 @@ class JsonPatchOp:
     from_: str | None = None
     value: Any = None
     has_value: bool = False
+    #: JSON Patch Query only: the pointer after the filter (``/text`` in ``/note?id=7/text``).
+    subpath: str = ""
+
+    @property
+    def target(self) -> str:
+        """The ``path`` member as it was written (pointer, filter and sub-path)."""
+        if self.query is None:
+            return self.path
+        return f"{self.path}?{self.query}{self.subpath}"
 
 
 def pointer_tokens(path: str) -> tuple[str, ...]:
@@ -101,30 +110,38 @@ def _operation(index: int, item: Any, query: bool) -> JsonPatchOp:
         raise BodyError(
             f"{where}: expected only members {sorted(allowed)} for {op.value}, got {shown}"
         )
-    path, filter_ = _split(where, item, "path", query)
+    path, filter_, subpath = _split(where, item, "path", query)
     source = _split(where, item, "from", False)[0] if op in _WITH_FROM else None
     if op in _WITH_VALUE and "value" not in item:
         raise BodyError(f"{where}: expected a 'value' member for {op.value}, got none")
-    return JsonPatchOp(index, op, path, filter_, source, item.get("value"), "value" in item)
+    return JsonPatchOp(
+        index, op, path, filter_, source, item.get("value"), "value" in item, subpath
+    )
 
 
-def _split(where: str, item: dict[str, Any], member: str, query: bool) -> tuple[str, str | None]:
-    """Check a pointer member; for JSON Patch Query, split off and check the filter."""
+def _split(
+    where: str, item: dict[str, Any], member: str, query: bool
+) -> tuple[str, str | None, str]:
+    """Check a pointer member; for JSON Patch Query, split off the filter and the sub-path."""
     raw = item.get(member)
     if not isinstance(raw, str):
         raise BodyError(
             f"{where}: expected '{member}' to be a JSON Pointer string, got {_got(item, member)}"
         )
     pointer, mark, filter_ = raw.partition("?") if query else (raw, "", "")
+    # The filter ends where the pointer into the selected item resumes: /note?id=7/text.
+    filter_, slash, rest = filter_.partition("/")
+    subpath = slash + rest
     try:
         pointer_tokens(pointer)
+        pointer_tokens(subpath)
     except BodyError as exc:
         raise BodyError(f"{where}: '{member}': {exc.message}") from exc
     if mark and not _QUERY_RE.fullmatch(filter_):
         raise BodyError(
             f"{where}: expected name=value terms joined by '&' after '?', got another form"
         )
-    return pointer, filter_ if mark else None
+    return pointer, filter_ if mark else None, subpath
 
 
 def _got(item: dict[str, Any], member: str) -> str:

@@ -39,9 +39,11 @@ _UNKNOWN = object()
 
 def prefix_of(op: JsonPatchOp) -> tuple[Seg, ...]:
     """The op's pointer as path segments; canonical array indices become integers."""
+    # With JSON Patch Query the selected item sits between the pointer and the sub-path; the
+    # array step it stands for is skippable (see _close), so the tokens simply follow on.
     return tuple(
         int(t) if t.isascii() and t.isdigit() and (t == "0" or t[0] != "0") else t
-        for t in pointer_tokens(op.path)
+        for t in (*pointer_tokens(op.path), *pointer_tokens(op.subpath))
     )
 
 

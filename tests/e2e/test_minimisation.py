@@ -403,11 +403,6 @@ async def test_json_patch_query_note_is_scrubbed_at_the_sandbox(env: Env) -> Non
     assert stored["text"] == sent["value"]["text"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG proxy/formats/patch.py _split: '/note?id=77456/text' keeps '/text' in the "
-    "filter, so no note rule reaches the value and the guard refuses the PATCH (422)",
-)
 async def test_json_patch_query_member_value_is_scrubbed_at_the_sandbox(env: Env) -> None:
     """A TMF621 v5 json-patch-query PATCH replacing only the text of the selected note
     (``/note?id=77456/text``, as the sandbox and TMF630 allow) with a phone number reaches the
