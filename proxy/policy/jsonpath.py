@@ -93,12 +93,14 @@ def index_json(holder: list[Any]) -> JsonIndex:
         containers.append(hit)
         path, _, _, value = hit
         if isinstance(value, dict):
-            for key, child in value.items():
+            # Owners first, children after: the same container pre-order as a plain walk.
+            for key in value:
                 found = owners.get(key)
                 if found is None:
                     owners[key] = [hit]
                 else:
                     found.append(hit)
+            for key, child in value.items():
                 if isinstance(child, dict | list):
                     visit(((*path, key), value, key, child))
         else:
