@@ -46,6 +46,7 @@ from proxy.policy.jsonpath import Descend, Filter, Index, JsonPath, Key, Step, W
 from proxy.policy.model import Policy, PolicySet, Rule
 from proxy.policy.selectors import Selector
 
+#: The XML Schema namespace, as a Clark prefix.
 XS = "{http://www.w3.org/2001/XMLSchema}"
 #: Coverage paths start with these stand-ins: the Envelope of either SOAP version, and its
 #: Header or Body (the WSDL, not the XSD, says where a root element travels).
