@@ -169,6 +169,8 @@ def find(
     for chain in candidates:
         if not thorough and chain.digits < MIN_DIGITS:
             continue
+        if identifier_dropped(chain, text, []) is None:
+            continue  # all of it is an identifier's tail ("FV-2025-0004711"): nothing to mask
         hidden = protected(text, chain.groups)
         hidden_all.extend(hidden)
         for whole in split(chain, hidden):

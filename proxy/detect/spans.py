@@ -87,9 +87,11 @@ _AT_GROUP: Final = re.compile(
             r"(?![0-9]|\.[0-9])",
             r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f])",
             # Measurements and speeds: -27,5 dBm, 1000/300 Mbps, 12 %, 49,90 €. Not the last
-            # group of a longer chain: "06 12345678 €" is a number before a price.
-            r"(?<![0-9.,])(?<![0-9][ ./-])[0-9]{1,6}(?:[.,][0-9]{1,3})?"
-            rf"(?:\s?/\s?[0-9]{{1,6}}(?:[.,][0-9]{{1,3}})?\s?{_RATES}|\s?{_UNITS})(?![A-Za-z])",
+            # group of a longer chain ("06 12345678 €" is a number before a price), and no
+            # leading zero ("0471/123456 Mbps" is a landline before a word, not a speed).
+            r"(?<![0-9.,])(?<![0-9][ ./-])(?!0[0-9])(?:"
+            rf"[0-9]{{1,5}}\s?/\s?[0-9]{{1,5}}\s?{_RATES}"  # speeds: 1000/300 Mbps, 10000/10000
+            rf"|[0-9]{{1,6}}(?:[.,][0-9]{{1,3}})?\s?{_UNITS})(?![A-Za-z])",
             # Amounts with thousands separators: € 1.234,56, EUR 12 345, 1.234.567,00 euro.
             r"(?:(?<=€)|(?<=€ )|(?<=(?i:eur) ))[0-9]{1,3}(?:[.' ][0-9]{3})*(?:,[0-9]{1,2})?"
             r"(?![0-9])",
