@@ -109,8 +109,10 @@ class _Tally:
             self.counts["contacts"][str(leaf.get("classification"))] += 1
             if leaf.get("classification") == "suspicious":
                 self.counts["suspicious_reasons"][str(leaf.get("reason"))] += 1
-        elif kind in ("echo", "block"):
-            self.counts[f"{kind}s"][str(leaf.get("route"))] += 1
+        elif kind == "echo":
+            self.counts["echoes"][str(leaf.get("route"))] += 1
+        elif kind == "block":
+            self.counts["blocks"][str(leaf.get("route"))] += 1
 
     def report(self, tree_size: int) -> MonthReport:
         """The figures counted."""
