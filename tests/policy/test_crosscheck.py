@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from proxy.errors import ConfigError
 from proxy.policy.crosscheck import (
     SchemaLibrary,
     coverage,
@@ -382,3 +383,24 @@ def test_xml_coverage_follows_absolute_envelope_paths_of_either_version() -> Non
     ):
         rule = dataclasses.replace(note, selector=compile_selector(select))
         assert coverage(dataclasses.replace(base, rules=(*base.rules, rule)), library) == []
+
+
+def test_order_ref_alternatives_are_compiled_at_load_with_their_lines() -> None:
+    """A list under ``order_ref``: each entry compiled, a broken one reported at its own line."""
+    text = (
+        "name: t\nmatch: {method: POST, path: /x}\norder_ref:\n"
+        "  - $.a\n  - $.b[\n  - //{urn:x}c\nrules: []\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_policy_text(text, "t.yaml")
+    assert caught.value.errors == [
+        "t.yaml:5: at order_ref[1]: at character 5: expected '*', '?', a quoted name or an index, got the end",
+        "t.yaml:6: at order_ref[2]: expected a selector of the policy's kind, got the other kind",
+    ]  # fmt: skip
+    (policy,) = load_policy_text(
+        text.replace("$.b[", "$.b").replace("//{urn:x}c", "$.c"), "t.yaml"
+    ).policies
+    assert policy.order_reference({"c": "R-3"}) == "R-3"
+    assert policy.order_reference({"b": "R-2", "c": "R-3"}) == "R-2"
+    assert policy.order_reference({"a": 7, "b": "R-2"}) == "7"
+    assert policy.order_reference({}) is None
