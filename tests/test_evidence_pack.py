@@ -206,3 +206,22 @@ async def test_extra_files_cannot_take_the_bundles_names(
         await export(
             world.store, Selection(indices=(2,)), tmp_path / "b", signer=signer, extra={name: b"x"}
         )
+
+
+async def test_a_shredded_period_leaves_no_opening_and_says_so(
+    world: World, tmp_path: Path
+) -> None:
+    """October's data key destroyed: its messages have no opening, the manifest lists them as
+    shredded, the report says there is no copy, and the pack still verifies."""
+    a = world.orders["A"]
+    assert await world.log.shred(datetime(2026, 11, 1, tzinfo=UTC).date()) == ["2026-10"]
+    out = tmp_path / "pack"
+    pack = await pack_for(world, a.decoys.phone or "", out)
+    carried = tuple(s.index for s in a.sent if "phone" in s.kinds)
+    assert pack.exported.openings == () and pack.exported.shredded == carried
+    assert json.loads((out / names.MANIFEST).read_text())["shredded"] == list(carried)
+    assert not (out / "openings").exists()
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "no copy (retention period over and destroyed)" in text
+    assert "nessuna copia" in text
+    assert verify_bundle(out, anchor(world)).exit_code == 0
