@@ -50,12 +50,27 @@ def request_id_of(headers: CIMultiDictProxy[str]) -> str:
     """The client's ``X-Request-ID`` when it is a plain token, else a fresh one.
 
     A request id ends up in logs and in the audit log, so a value that could carry anything
-    (spaces, '@' plus a name …) is replaced rather than propagated.
+    (spaces, '@' plus a name, a phone number or codice fiscale used as a correlation id) is
+    replaced rather than propagated.
     """
     given = headers.get(REQUEST_ID)
-    if given is not None and _REQUEST_ID_RE.fullmatch(given) and "@" not in given:
+    if (
+        given is not None
+        and _REQUEST_ID_RE.fullmatch(given)
+        and "@" not in given
+        and not _looks_personal(given)
+    ):
         return given
     return new_request_id()
+
+
+def _looks_personal(value: str) -> bool:
+    """Whether an id carries a phone number, codice fiscale or the like (the detectors say)."""
+    if sum(c.isdigit() for c in value) < 7 and len(value) < 16:
+        return False  # too few digits for a phone and too short for a codice fiscale
+    from proxy.detect.finder import find  # the detectors load phone metadata: import lazily
+
+    return bool(find(value))
 
 
 def new_request_id() -> str:

@@ -51,6 +51,10 @@ class Upstream:
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
         )
+        # aiohttp re-sends idempotent methods (PUT, DELETE …) once when a kept-alive connection
+        # breaks; an incumbent may have read the first copy, so that would be a second request
+        # under one audit intent. Exactly one attempt, always (pinned by a test).
+        self._session._retry_connection = False
         self._base_path = route.upstream.raw_path.rstrip("/")
 
     def target(self, raw_path: str, raw_query: str) -> URL:
