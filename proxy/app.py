@@ -62,6 +62,10 @@ def build_admin_app(state: ProxyState) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
+    if state.decoys is not None:
+        from proxy.decoys.http import add_routes
+
+        add_routes(app, state.decoys)
     return app
 
 

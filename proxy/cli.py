@@ -21,6 +21,7 @@ from aiohttp import web
 
 from proxy import __version__
 from proxy.cli_audit import register as register_audit
+from proxy.cli_decoys import register as register_decoys
 from proxy.cli_policy import register as register_policy
 from proxy.config import Config, load_config
 from proxy.errors import ConfigError
@@ -147,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--dir", default="var/keys")
     gen.set_defaults(func=_cmd_keys_generate)
     register_audit(sub, keys)
+    register_decoys(sub)
     register_policy(sub)
     return parser
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -24,6 +25,8 @@ from proxy import hub
 from proxy.audit import leaves
 from proxy.audit.records import FieldRecord, Operation
 from proxy.config import HUB_ROUTE, Direction, Protocol, Route
+from proxy.decoys.echo import find_echoes
+from proxy.decoys.plan import decoy_request
 from proxy.errors import BodyError, BodyTooLarge, CivettaError, LeakBlocked, NotReady, RouteNotFound
 from proxy.formats.json_body import parse_json, serialise_json
 from proxy.formats.media import BodyKind, encode_content
@@ -86,11 +89,13 @@ class Handler:
             rewritten: hub.Rewritten | None = None
             if message is not None and self._is_hub_registration(route, request, message):
                 message, rewritten = await self._rewrite_hub(route, message)
+            # 3'. Decoys for alias rules: assigned, durable and announced before the rules run.
+            decoys = await self._decoys(request, target, message) if route.protected else None
             # 3.-6. Policy, partner, rules, egress guard, serialisation (pure). A notification
             # from the incumbent goes to the OSS, which owns the data: its policy's way-back
             # rules restore the originals instead (no guard toward the data's owner).
             minimised = (
-                await self._inbound(request.method, target.logical_path, message)
+                await self._inbound(request.method, target.logical_path, message, request_id, route)
                 if self.direction is Direction.INBOUND and message is not None
                 else minimise_request(
                     state.minimiser,
@@ -100,6 +105,7 @@ class Handler:
                     request.headers,
                     message,
                     _subject_cn(request),
+                    decoys,
                 )
                 if route.protected
                 else Minimised(wire, None, None, None)
@@ -110,6 +116,8 @@ class Handler:
             # 7. New tokens, then the audit intent: durable before any byte leaves.
             if minimised.tokens and minimised.order_ref is not None:
                 await state.vault.remember(minimised.order_ref, minimised.tokens)
+            if state.decoys is not None and minimised.order_ref and minimised.removed_values:
+                await state.decoys.echoes.remember(minimised.order_ref, minimised.removed_values)
             disclosure = Disclosure(
                 request_id=request_id,
                 route=route.name,
@@ -144,7 +152,9 @@ class Handler:
                 state, intent_id, upstream.status, upstream.body, upstream.elapsed_s
             )
             # 9. The way back: restore tokens for the OSS (and the OSS's hub callback).
-            body = await self._way_back(route, request.method, minimised, upstream, rewritten)
+            body = await self._way_back(
+                route, request.method, minimised, upstream, rewritten, request_id
+            )
             response = _relay(upstream, request_id, request.method, body)
             self._completed(
                 request,
@@ -209,12 +219,15 @@ class Handler:
             message.kind, message.media, message.codings, wire, plain, rewritten.document
         ), rewritten
 
-    async def _inbound(self, method: str, path: str, message: Message) -> Minimised:
+    async def _inbound(
+        self, method: str, path: str, message: Message, request_id: str, route: Route
+    ) -> Minimised:
         """Steps 3 to 6 for the incumbent-to-OSS direction: restore tokens for the OSS."""
         minimiser = self.state.minimiser
         policy = find_inbound_policy(minimiser, method, path, message)
         order_ref = policy.order_reference(message.document)
         mapping = await self.state.vault.mapping(order_ref) if order_ref is not None else {}
+        await self._echoes(request_id, route, order_ref, message, mapping)
         restored = restore_response(minimiser, policy, message, order_ref, mapping)
         return Minimised(message.wire if restored is None else restored, policy, None, order_ref)
 
@@ -225,6 +238,7 @@ class Handler:
         minimised: Minimised,
         upstream: UpstreamResponse,
         rewritten: hub.Rewritten | None,
+        request_id: str = "",
     ) -> bytes | None:
         """The answer's new body (tokens restored, hub callback put back), or None: as it came."""
         if not upstream.body or method == "HEAD" or self.direction is Direction.INBOUND:
@@ -246,7 +260,45 @@ class Handler:
             return None
         order_ref = minimised.order_ref or policy.order_reference(answer.document)
         mapping = await self.state.vault.mapping(order_ref) if order_ref is not None else {}
+        await self._echoes(request_id, route, order_ref, answer, mapping)
         return restore_response(self.state.minimiser, policy, answer, order_ref, mapping)
+
+    async def _decoys(
+        self, request: web.Request, target: _Target, message: Message | None
+    ) -> Mapping[str, str] | None:
+        """The order's decoys when the matched policy has alias rules (else None)."""
+        decoys = self.state.decoys
+        if decoys is None or message is None or self.direction is not Direction.OUTBOUND:
+            return None
+        wanted = decoy_request(
+            self.state.minimiser,
+            request.method,
+            target.logical_path,
+            request.headers,
+            message,
+            _subject_cn(request),
+        )
+        if wanted is None:
+            return None
+        assigned = await decoys.assign(wanted.order_ref, wanted.partner_id, wanted.kinds)
+        return assigned.as_mapping()
+
+    async def _echoes(
+        self,
+        request_id: str,
+        route: Route,
+        order_ref: str | None,
+        answer: Message,
+        mapping: Mapping[str, str],
+    ) -> None:
+        """Step 9: values removed from the order that come back are echoes (before restore)."""
+        decoys = self.state.decoys
+        if decoys is None or order_ref is None:
+            return
+        knowledge = await decoys.echoes.knowledge(order_ref, originals=mapping.values())
+        found = find_echoes(answer.document, knowledge)
+        if found:
+            await decoys.echoes.report(request_id, route.name, found)
 
     async def _restore_hub(
         self, rewritten: hub.Rewritten, upstream: UpstreamResponse

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proxy.detect.egress import Finding, guard, scan_json, scan_query, scan_xml
+from proxy.detect.finder import Values
+from proxy.detect.known import ValueSet
 from proxy.detect.scrubber import Scrubber
 from proxy.engine import Context, Decision, IssuedToken, Keys, Partner, apply
 from proxy.errors import LeakBlocked, PartnerUnknown, PolicyError, PolicyMissing
@@ -54,6 +56,12 @@ class Minimiser:
     hashes: Mapping[str, str] = field(default_factory=dict)
     #: (file, text) of every policy file, for the audit log's ``policy`` leaves.
     texts: tuple[tuple[str, str], ...] = ()
+    #: ``allowed`` compiled once per load (a reload builds a new Minimiser), not per message.
+    allowed_values: ValueSet = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Compile the configured operational contacts."""
+        object.__setattr__(self, "allowed_values", ValueSet.compile(self.allowed))
 
     def policy_hash(self, policy: Policy | None) -> str | None:
         """``name@sha256`` of the file that holds ``policy``."""
@@ -75,6 +83,8 @@ class Minimised:
     tokens: tuple[IssuedToken, ...] = ()
     #: Findings the guard scrubbed (``egress: scrub``); empty when it blocked or found nothing.
     scrubbed: tuple[Finding, ...] = ()
+    #: Originals the rules removed (in memory only): the decoys' echo fingerprints (step 7).
+    removed_values: tuple[str, ...] = ()
 
 
 def soap_action(message: Message) -> str | None:
@@ -91,12 +101,13 @@ def minimise_request(
     headers: Mapping[str, str],
     message: Message | None,
     subject_cn: str | None = None,
+    decoys: Mapping[str, str] | None = None,
 ) -> Minimised:
-    """Steps 3 to 6 for one request on a protected route."""
+    """Steps 3 to 6 for one request on a protected route (``decoys``: pre-assigned, by kind)."""
     # A bodyless request (GET, DELETE …) carries data only in its query: guard that. Its
     # policy, if any, still matters on the way back (tokens in the answer are restored).
     if message is None:
-        _guard_query(raw_query, m.allowed)
+        _guard_query(raw_query, m.allowed_values)
         return Minimised(b"", m.policies.find(method, path), None, None)
     # 3a. The policy: a protected message that no policy covers is refused.
     policy = m.policies.find(method, path, soap_action(message), CONTENT[message.kind])
@@ -112,22 +123,32 @@ def minimise_request(
             )
     order_ref = policy.order_reference(message.document)
     # 4. Apply the policy (pure).
-    context = Context(keys=m.keys, partner=partner, order_ref=order_ref, scrubber=m.scrubber)
+    context = Context(
+        keys=m.keys,
+        partner=partner,
+        order_ref=order_ref,
+        scrubber=m.scrubber,
+        decoys=decoys or {},
+    )
     outcome = apply(policy.rules, message.document, context)
     if outcome.tokens and order_ref is None:
         raise PolicyError("expected an order reference for the tokens this policy issues, got none")
-    # 5. Egress guard on the final document and the query.
-    allowed = (*outcome.allowed_values, *m.allowed)
+    # 5. Egress guard on the final document and the query. The message's values are compiled
+    # once (the engine did it already when a scrub rule needed them) and joined to the
+    # operational contacts compiled at load.
+    permitted = outcome.permitted or ValueSet.compile(outcome.allowed_values)
+    allowed = permitted.union(m.allowed_values)
+    removed = (outcome.known or ValueSet.compile(outcome.removed_values)).without(allowed)
     _guard_query(raw_query, allowed)
     document = outcome.document
-    findings = _scan(message.kind, document, allowed, outcome.removed_values)
+    findings = _scan(message.kind, document, allowed, removed)
     scrubbed: tuple[Finding, ...] = ()
     changed = outcome.changed
     if findings:
         if policy.egress is Egress.BLOCK:
             _block(findings)
-        document = _scrub_all(message.kind, document, m.scrubber, outcome.removed_values, allowed)
-        if _scan(message.kind, document, allowed, outcome.removed_values):
+        document = _scrub_all(message.kind, document, m.scrubber, removed, allowed)
+        if _scan(message.kind, document, allowed, removed):
             _block(findings)  # scrubbing did not settle it: fail closed after all
         scrubbed, changed = tuple(findings), True
     # 6. Serialise once: unchanged messages leave as the exact bytes received.
@@ -137,7 +158,14 @@ def minimise_request(
         else message.wire
     )
     return Minimised(
-        outgoing, policy, partner, order_ref, outcome.decisions, outcome.tokens, scrubbed
+        outgoing,
+        policy,
+        partner,
+        order_ref,
+        outcome.decisions,
+        outcome.tokens,
+        scrubbed,
+        outcome.removed_values,
     )
 
 
@@ -185,9 +213,7 @@ def _op_json(op: JsonPatchOp) -> dict[str, Any]:
     return out
 
 
-def _scan(
-    kind: BodyKind, document: Any, allowed: tuple[str, ...], removed: tuple[str, ...]
-) -> list[Finding]:
+def _scan(kind: BodyKind, document: Any, allowed: Values, removed: Values) -> list[Finding]:
     if kind in (BodyKind.SOAP11, BodyKind.SOAP12):
         return scan_xml(document, allowed, removed)
     if kind in (BodyKind.JSON_PATCH, BodyKind.JSON_PATCH_QUERY):
@@ -199,8 +225,8 @@ def _scrub_all(
     kind: BodyKind,
     document: Any,
     scrubber: Scrubber,
-    known: tuple[str, ...],
-    allowed: tuple[str, ...],
+    known: Values,
+    allowed: Values,
 ) -> Any:
     """``egress: scrub``: scrub every text of the document (the guard found data no rule covered)."""
     if kind in (BodyKind.SOAP11, BodyKind.SOAP12):
@@ -219,9 +245,7 @@ def _scrub_all(
     return _scrub_json(document, scrubber, known, allowed)
 
 
-def _scrub_json(
-    value: Any, scrubber: Scrubber, known: tuple[str, ...], allowed: tuple[str, ...]
-) -> Any:
+def _scrub_json(value: Any, scrubber: Scrubber, known: Values, allowed: Values) -> Any:
     if isinstance(value, str):
         return scrubber.scrub(value, known, allowed)[0]
     if isinstance(value, dict):
@@ -231,7 +255,7 @@ def _scrub_json(
     return value
 
 
-def _guard_query(raw_query: str, allowed: tuple[str, ...]) -> None:
+def _guard_query(raw_query: str, allowed: Values) -> None:
     if raw_query:
         findings = scan_query(raw_query, allowed, ())
         if findings:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proxy.audit import leaves
 from proxy.audit.log import AuditLog, AuditSettings
@@ -24,6 +24,9 @@ from proxy.storage import Store, open_store
 from proxy.upstream import Upstream
 from proxy.vault import TokenVault
 
+if TYPE_CHECKING:
+    from proxy.decoys.service import DecoyService
+
 
 @dataclass(slots=True)
 class ProxyState:
@@ -39,6 +42,8 @@ class ProxyState:
     routers: dict[Direction, Router]
     metrics: Metrics = field(default_factory=Metrics.create)
     log: Any = field(default_factory=get_logger)
+    #: Decoys (``decoys:`` configured), else None.
+    decoys: DecoyService | None = None
     #: False while starting, while draining and when refusing traffic.
     ready: bool = False
     draining: bool = False
@@ -123,6 +128,19 @@ async def open_state(
         upstreams=upstreams,
         routers={d: Router(config.routes_for(d)) for d in Direction},
     )
+    if config.decoys is not None:
+        from proxy.decoys.contacts import NOTE_KEY_PURPOSE
+        from proxy.decoys.service import DecoyService
+
+        state.decoys = DecoyService(
+            store,
+            audit_log,
+            config.decoys,
+            # The directory in force: it reloads with the policies.
+            partners=lambda pid: state.minimiser.partners.get(pid),
+            metrics=state.metrics,
+            note_key=keys.derive(NOTE_KEY_PURPOSE),
+        )
     for name in keys.generated:
         state.log.info("key_generated", file=name)
     await publish_policies(state)
@@ -130,6 +148,8 @@ async def open_state(
         yield state
     finally:
         state.ready = False
+        if state.decoys is not None:
+            await state.decoys.close()  # alert deliveries in flight, bounded by their timeout
         for upstream in upstreams.values():
             await upstream.close()
         # Drain the writer first: every queued append is committed before the store closes.
