@@ -1,7 +1,7 @@
 """Group commit: ONE task turns queued entries into batches, one transaction each.
 
-Once an entry arrives the task waits up to ``linger_s`` for more (or until ``max_batch`` are
-queued), hands the batch to ``commit`` and resolves every entry's future after COMMIT with its
+Once an entry arrives the task — when the previous batch shows load — waits up to ``linger_s``
+for more (or until ``max_batch`` are queued); an idle writer commits at once. It hands the batch to ``commit`` and resolves every entry's future after COMMIT with its
 :class:`Receipt`. A failed or timed-out commit fails every future of that batch with
 :class:`~proxy.errors.AuditUnavailable` (an fsync is never retried) and the task goes on.
 """
@@ -57,6 +57,9 @@ class Writer:
         self._queue: deque[_Queued] = deque()
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
+        #: Size and end (loop time) of the previous batch: the load signal for lingering.
+        self._last_size = 0
+        self._last_end = 0.0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         #: Batches committed (a test and bench figure: appends / batches).
@@ -104,7 +107,12 @@ class Writer:
                     return
                 self._wake.clear()
                 continue
-            if len(queue) < self._max_batch and self._linger_s > 0 and not self._stopping:
+            # Linger only under load (the previous batch had company and ended moments ago):
+            # an idle proxy commits at once, so a lone request pays one fsync, not a linger
+            # too; a busy one still fills batches (arrivals during a commit batch by themselves).
+            loop = asyncio.get_running_loop()
+            busy = self._last_size > 1 and loop.time() - self._last_end < self._linger_s
+            if busy and len(queue) < self._max_batch and self._linger_s > 0 and not self._stopping:
                 self._full.clear()
                 try:
                     async with asyncio.timeout(self._linger_s):
@@ -113,6 +121,7 @@ class Writer:
                     pass
             items = [queue.popleft() for _ in range(min(len(queue), self._max_batch))]
             await self._flush(items)
+            self._last_size, self._last_end = len(items), loop.time()
 
     async def _flush(self, items: list[_Queued]) -> None:
         try:
