@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from multidict import CIMultiDict
+from prometheus_client import Counter, Histogram
 from yarl import URL
 
 from proxy import hub
@@ -59,6 +60,10 @@ class Handler:
         self.state = state
         self.direction = direction
         self.router = state.routers[direction]
+        # Prometheus label children, looked up once per (route, status) instead of five
+        # ``labels()`` calls (each a lock and a tuple of str()) per request.
+        self._series: dict[tuple[str, int], tuple[Counter, Histogram, Counter, Counter]] = {}
+        self._upstream_series: dict[str, Histogram] = {}
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         """Run the steps; any CivettaError becomes the proxy's own error and nothing is sent."""
@@ -343,13 +348,27 @@ class Handler:
     ) -> None:
         elapsed = time.perf_counter() - started
         name = route.name if route is not None else "-"
-        m = self.state.metrics
-        m.requests.labels(name, self.direction.value, str(status)).inc()
-        m.duration.labels(name).observe(elapsed)
-        m.bytes_in.labels(name).inc(bytes_in)
-        m.bytes_out.labels(name).inc(bytes_out)
+        series = self._series.get((name, status))
+        if series is None:
+            m = self.state.metrics
+            series = self._series[(name, status)] = (
+                m.requests.labels(name, self.direction.value, str(status)),
+                m.duration.labels(name),
+                m.bytes_in.labels(name),
+                m.bytes_out.labels(name),
+            )
+        requests, duration, counted_in, counted_out = series
+        requests.inc()
+        duration.observe(elapsed)
+        counted_in.inc(bytes_in)
+        counted_out.inc(bytes_out)
         if upstream_s is not None:
-            m.upstream_duration.labels(name).observe(upstream_s)
+            upstream = self._upstream_series.get(name)
+            if upstream is None:
+                upstream = self._upstream_series[name] = (
+                    self.state.metrics.upstream_duration.labels(name)
+                )
+            upstream.observe(upstream_s)
         self.state.log.info(
             "request_completed" if code is None else "request_rejected",
             request_id=request_id,
@@ -395,8 +414,11 @@ def _check_path(raw_path: str) -> None:
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
     declared = request.content_length
-    if declared is not None and declared > limit:
-        raise BodyTooLarge(f"expected a body of at most {limit} bytes, got {declared}")
+    if declared is not None:
+        if declared > limit:
+            raise BodyTooLarge(f"expected a body of at most {limit} bytes, got {declared}")
+        # aiohttp's parser delivers exactly Content-Length bytes (or fails): read them at once.
+        return await request.content.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(_CHUNK):
