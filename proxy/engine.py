@@ -40,6 +40,7 @@ from proxy.actions.base import (
     Scrubber,
     mac,
 )
+from proxy.detect.known import ValueSet
 from proxy.errors import PolicyError
 from proxy.formats.patch import JsonPatchOp
 from proxy.policy.document import Document, Node, Slot
@@ -75,6 +76,11 @@ class Outcome:
     allowed_values: tuple[str, ...]
     #: Whether the document differs from the one received (else forward the original bytes).
     changed: bool
+    #: ``removed_values`` compiled (minus ``allowed_values``), when a free-text rule needed it:
+    #: the egress guard reuses it instead of compiling the same values again.
+    known: ValueSet | None = None
+    #: ``allowed_values`` compiled, under the same condition.
+    permitted: ValueSet | None = None
 
 
 def open_document(document: Any) -> Document:
@@ -189,11 +195,20 @@ def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
     for rule in rules:
         if rule.handler.phase is Phase.STRUCTURED:
             run.rule(rule, doc, structured)
-    # 4. Free text, knowing every removed and allowed value.
-    free = Env(context, tuple(dict.fromkeys(run.removed)), tuple(dict.fromkeys(run.allowed)))
-    run.untouchable = frozenset(free.allowed)
-    for rule in rules:
-        if rule.handler.phase is Phase.FREE_TEXT:
+    # 4. Free text, knowing every removed and allowed value. They are compiled once for the
+    # whole message (a ValueSet is also the sequence of its values), not once per string that
+    # every scrub rule hands to the scrubber. Free-text rules add to neither list.
+    removed = tuple(dict.fromkeys(run.removed))
+    allowed = tuple(dict.fromkeys(run.allowed))
+    known: ValueSet | None = None
+    permitted: ValueSet | None = None
+    free_text = [rule for rule in rules if rule.handler.phase is Phase.FREE_TEXT]
+    if free_text:
+        permitted = ValueSet.compile(allowed)
+        known = ValueSet.compile(removed).without(permitted)
+        free = Env(context, known, permitted)
+        run.untouchable = frozenset(allowed)
+        for rule in free_text:
             run.rule(rule, doc, free)
     # 5. Deferred removals.
     result = doc.finish()
@@ -201,7 +216,9 @@ def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
         result,
         tuple(run.decisions),
         tuple(run.tokens.values()),
-        tuple(dict.fromkeys(run.removed)),
-        tuple(dict.fromkeys(run.allowed)),
+        removed,
+        allowed,
         run.changed,
+        known,
+        permitted,
     )

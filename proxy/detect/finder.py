@@ -71,7 +71,7 @@ def find(
     if runs and removed.needles:
         found.extend(known.find_phones(mapped, removed, runs))
     folded: Mapped | None = None
-    if removed.words is not None:
+    if removed.terms:
         folded = fold(mapped)
         found.extend(known.find_words(folded, removed))
     if found and (allowed.keys or allowed.literals):
@@ -128,7 +128,7 @@ def _nothing_to_see(text: str, removed: ValueSet, query: bool) -> bool:
         return False
     if len(text) >= 10 and emails.disguised(text):
         return False
-    return removed.words is None or not known.find_words(identity(text.lower()), removed)
+    return not removed.terms or not known.find_words(identity(text.lower()), removed)
 
 
 def _to_source(mapped: Mapped, hit: Match) -> Match:

@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, overload
 
 from proxy.detect import emails, identifiers, phones
-from proxy.detect.chains import Chain, chains
+from proxy.detect.chains import Chain, chains, digit_count
 from proxy.detect.normalise import Mapped, fold_text, prepare
 from proxy.detect.spans import Match
 
@@ -47,6 +47,10 @@ _PARTICLES: Final = frozenset(
 )
 _PREFIXES: Final = frozenset({"39", "0039", "390", "00390", "0"})
 MIN_LITERAL: Final = 3
+#: Terms longer than this without a space (an attachment's base64, a long id) are searched
+#: with ``str.find`` rather than in the regular expression: compiling a pattern costs time in
+#: proportion to its text, and a per-message 5 KB literal would cost milliseconds each time.
+LONG_TERM: Final = 48
 
 
 def _nsn(canonical: str, digits: str) -> tuple[str, str | None]:
@@ -59,8 +63,13 @@ def _nsn(canonical: str, digits: str) -> tuple[str, str | None]:
 
 
 @dataclass(frozen=True, slots=True)
-class ValueSet:
-    """Values of one message compiled for matching (see the module docstring)."""
+class ValueSet(Sequence[str]):
+    """Values of one message compiled for matching (see the module docstring).
+
+    It is also the sequence of the values it was compiled from, so a compiled set can travel
+    wherever a ``Sequence[str]`` of values is expected (an action's ``Env``, a scrubber) and
+    be compiled once per message rather than once per string scrubbed.
+    """
 
     #: Digit strings to look for in digit chains, each with the E.164 key it stands for.
     needles: Mapping[str, str] = field(default_factory=dict)
@@ -70,37 +79,66 @@ class ValueSet:
     mailboxes: frozenset[str] = frozenset()
     #: Folded phrases (for allowed values: spans never reported).
     literals: tuple[str, ...] = ()
-    #: Whole-word search over folded text for phrases and name words (removed values).
-    words: re.Pattern[str] | None = None
+    #: Folded phrases and name words to search whole-word (removed values), longest first.
+    terms: tuple[str, ...] = ()
+    #: The values this set was compiled from, in the order given.
+    values: tuple[str, ...] = ()
+    # The search of ``terms`` (pattern, long plain terms), built on first use: allowed sets
+    # never search words, so they never pay for it. A one-slot list: the dataclass is frozen.
+    _words: list[tuple[re.Pattern[str] | None, tuple[str, ...]]] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     @classmethod
     def compile(cls, values: Iterable[str]) -> ValueSet:
         """Classify ``values`` (empty and blank ones are ignored)."""
+        given = tuple(values)
         needles: dict[str, str] = {}
         keys: set[str] = set()
         literals: set[str] = set()
         terms: set[str] = set()
-        for value in values:
-            canonical = prepare(value).text.strip()
-            if not canonical:
-                continue
-            digits = "".join(ch for ch in canonical if ch.isdigit())
-            email = emails.parse(canonical)
-            if email is not None:
-                keys.add(email)
-            elif _PHONE_LIKE.fullmatch(canonical) and len(digits) >= 6:
-                nsn, e164 = _nsn(canonical, digits)
-                key = e164 or digits
-                keys.update({key, digits})
-                needles.update({nsn: key, digits: key})
-            keys.add(identifiers.compact(canonical))
-            folded = _SPACES.sub(" ", fold_text(canonical))
-            if email is None and _distinctive(folded, len(digits)):
-                literals.add(folded)
-                terms.add(folded)
-                terms.update(_name_words(folded))
+        for value in dict.fromkeys(given):  # a value repeated in a message is classified once
+            _classify(value, needles, keys, literals, terms)
         mailboxes = frozenset(emails.mailbox(key) for key in keys if "@" in key)
-        return cls(needles, frozenset(keys), mailboxes, tuple(sorted(literals)), _pattern(terms))
+        return cls(
+            needles, frozenset(keys), mailboxes, tuple(sorted(literals)), _ordered(terms), given
+        )
+
+    def __len__(self) -> int:
+        """How many values the set was compiled from."""
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        """The values the set was compiled from."""
+        return self.values[index]
+
+    def __bool__(self) -> bool:
+        """Always true, like any object: an empty set is still a set (callers test fields)."""
+        return True
+
+    @property
+    def words(self) -> re.Pattern[str] | None:
+        """Whole-word search over folded text for phrases and name words (None: none to search
+        by pattern; :attr:`plain` holds the long terms searched without one)."""
+        return self._search()[0]
+
+    @property
+    def plain(self) -> tuple[str, ...]:
+        """Terms longer than :data:`LONG_TERM` without spaces, searched with ``str.find``."""
+        return self._search()[1]
+
+    def _search(self) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
+        if not self._words:
+            short = tuple(t for t in self.terms if len(t) <= LONG_TERM or " " in t)
+            plain = tuple(t for t in self.terms if len(t) > LONG_TERM and " " not in t)
+            self._words.append((_pattern(short), plain))
+        return self._words[0]
 
     @property
     def shortest(self) -> int:
@@ -109,9 +147,33 @@ class ValueSet:
 
     def without(self, allowed: ValueSet) -> ValueSet:
         """This set minus what ``allowed`` holds: an allowed value is never a finding."""
+        if not allowed.keys:
+            return self
         needles = {n: k for n, k in self.needles.items() if k not in allowed.keys}
+        # The terms are unchanged: share the pattern (compiled at most once for both).
         return ValueSet(
-            needles, self.keys - allowed.keys, self.mailboxes, self.literals, self.words
+            needles,
+            self.keys - allowed.keys,
+            self.mailboxes,
+            self.literals,
+            self.terms,
+            self.values,
+            self._words,
+        )
+
+    def union(self, other: ValueSet) -> ValueSet:
+        """Both sets in one: how a message's values join constant ones compiled at load."""
+        if not other.values:
+            return self
+        if not self.values:
+            return other
+        return ValueSet(
+            {**self.needles, **other.needles},
+            self.keys | other.keys,
+            self.mailboxes | other.mailboxes,
+            tuple(sorted({*self.literals, *other.literals})),
+            _ordered({*self.terms, *other.terms}),
+            (*self.values, *other.values),
         )
 
     def holds_email(self, key: str) -> bool:
@@ -119,13 +181,52 @@ class ValueSet:
         return key in self.keys or emails.mailbox(key) in self.mailboxes
 
 
+def _classify(
+    value: str, needles: dict[str, str], keys: set[str], literals: set[str], terms: set[str]
+) -> None:
+    # One value's needles, keys, literal and search terms, added to the sets given.
+    canonical = prepare(value).text.strip()
+    if not canonical:
+        return
+    # Canonical digits are ASCII ones; digit_count runs at C speed (a long value costs little).
+    ascii_ = canonical.isascii()
+    count = digit_count(canonical) if ascii_ else sum(ch.isdigit() for ch in canonical)
+    email = emails.parse(canonical) if count < len(canonical) else None  # digits only: no e-mail
+    if email is not None:
+        keys.add(email)
+    elif count >= 6 and _PHONE_LIKE.fullmatch(canonical):
+        digits = "".join(ch for ch in canonical if ch.isdigit())
+        nsn, e164 = _nsn(canonical, digits)
+        key = e164 or digits
+        keys.update({key, digits})
+        needles.update({nsn: key, digits: key})
+    keys.add(identifiers.compact(canonical))
+    folded = _SPACES.sub(" ", fold_text(canonical))
+    if email is None and _distinctive(folded, count):
+        literals.add(folded)
+        terms.add(folded)
+        terms.update(_name_words(folded))
+
+
+def _ordered(terms: set[str]) -> tuple[str, ...]:
+    # Longest first, so a full name wins over one of its words (ties by text: deterministic).
+    return tuple(sorted(terms, key=lambda t: (-len(t), t)))
+
+
 def _distinctive(folded: str, digits: int) -> bool:
     # Short numbers (a civico, "interno 12") and times or time windows (a fascia di
     # reperibilità that also sits, kept, in the appointment) would match all over an order.
-    if _TIMES.fullmatch(folded):
+    if len(folded) < MIN_LITERAL or _TIMES.fullmatch(folded):
         return False
-    letters = sum(ch.isalpha() for ch in folded)
-    return len(folded) >= MIN_LITERAL and (letters >= MIN_LITERAL or digits >= 6)
+    if digits >= 6:
+        return True
+    letters = 0
+    for ch in folded:  # stop at the third letter: a long value (an attachment) costs little
+        if ch.isalpha():
+            letters += 1
+            if letters >= MIN_LITERAL:
+                return True
+    return False
 
 
 def _name_words(folded: str) -> list[str]:
@@ -134,32 +235,49 @@ def _name_words(folded: str) -> list[str]:
     return [w for w in _WORD.findall(folded) if len(w) >= MIN_LITERAL and w not in _PARTICLES]
 
 
-def _pattern(terms: set[str]) -> re.Pattern[str] | None:
+def _pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
     if not terms:
         return None
-    # Longest first, so a full name wins over one of its words; spaces match any whitespace.
-    # The word boundary in front is checked by find_words: a pattern that starts with the
-    # terms' first letters lets the engine skip ahead at C speed.
-    alternatives = (re.escape(t).replace(r"\ ", r"\s+") for t in sorted(terms, key=len)[::-1])
+    # ``terms`` come longest first, so a full name wins over one of its words; spaces match
+    # any whitespace. The word boundary in front is checked by find_words: a pattern that
+    # starts with the terms' first letters lets the engine skip ahead at C speed.
+    alternatives = (re.escape(t).replace(r"\ ", r"\s+") for t in terms)
     return re.compile(rf"(?:{'|'.join(alternatives)})(?!\w)")
 
 
 def find_words(folded: Mapped, values: ValueSet) -> list[Match]:
     """Whole-word occurrences of ``values``' phrases and name words in ``folded`` text."""
-    if values.words is None:
+    if not values.terms:
         return []
     found = []
     text = folded.text
+    words, plain = values.words, values.plain
     at = 0
-    while (hit := values.words.search(text, at)) is not None:
+    while words is not None and (hit := words.search(text, at)) is not None:
         start, end = hit.span()
-        if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        if start > 0 and _in_word(text[start - 1]):
             at = start + 1  # inside a word ("Gianluca"): look again from the next character
             continue
         first, last = folded.span(start, end)
         found.append(Match(first, last, "removed_value", hit.group()))
         at = end
+    for term in plain:
+        # The same whole-word rule as the pattern: no word character on either side.
+        start = text.find(term)
+        while start != -1:
+            end = start + len(term)
+            if (start == 0 or not _in_word(text[start - 1])) and (
+                end == len(text) or not _in_word(text[end])
+            ):
+                first, last = folded.span(start, end)
+                found.append(Match(first, last, "removed_value", term))
+            start = text.find(term, start + 1)
     return found
+
+
+def _in_word(char: str) -> bool:
+    # What ``\w`` matches: letters and digits of any script, and the underscore.
+    return char.isalnum() or char == "_"
 
 
 def find_phones(
