@@ -60,7 +60,7 @@ PHONE_PATH = "$.relatedParty[0].contactMedium[0].characteristic.phoneNumber"
 MAIL_PATH = "$.relatedParty[0].contactMedium[1].characteristic.emailAddress"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Sent:
     """One intent the test appended: what it carried and how it ended."""
 
@@ -73,9 +73,9 @@ class Sent:
     body: bytes
 
 
-@dataclass
+@dataclass(slots=True)
 class Order:
-    """One order of the scenario, as the test built it."""
+    """One order of the scenario, as the test built it (filled in while it is built)."""
 
     ref: str
     key: bytes
@@ -85,9 +85,10 @@ class Order:
     contacts: dict[str, tuple[int, str, str, str]] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class World:
-    """The scenario's store, log and service, and what went into the log."""
+    """The scenario's store, log and service, and what went into the log (filled in while
+    it is built: the builder's steps need the store and the log first)."""
 
     url: str
     store: Store
