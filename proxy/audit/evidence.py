@@ -10,8 +10,7 @@ verification: :mod:`proxy.audit.evidence_verify`. Steps of :func:`export`:
 4. optionally: a consistency proof from a checkpoint the regulator holds, and the openings
    (salt and exact bytes) of the selected intents' sealed copies;
 5. write the files, ``manifest.json`` (SHA-256 of each) and ``manifest.sig`` (the manifest's
-   SHA-256 signed by the log's key), so that changing any file is detected; files a caller
-   adds (``extra``: a human-readable report, say) are listed and signed like the others.
+   SHA-256 signed by the log's key), so that changing any file is detected.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +37,6 @@ from proxy.audit.verify_prefix import KEY_MARK
 from proxy.storage.base import Store
 
 _CHUNK = 8192
-#: Names a caller's extra file may have: one plain file at the top of the directory.
-_EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class EvidenceError(Exception):
@@ -116,10 +112,7 @@ async def export(
     held: bytes | None = None,
     extra: Mapping[str, bytes] | None = None,
 ) -> Exported:
-    """Write the evidence bundle for ``selection`` into ``out_dir`` (which must not exist).
-
-    ``extra`` adds top-level files (name -> bytes) that the manifest lists and signs too.
-    """
+    """Write the bundle of ``selection`` and ``extra`` files into ``out_dir`` (must not exist)."""
     # 1. The tree the proofs lead to.
     latest = await store.latest_checkpoint()
     if latest is None:
@@ -159,7 +152,10 @@ async def export(
     # 4. The held checkpoint and the openings.
     held_size = None if held is None else await _held(store, held, top, files)
     opened, shredded = await _openings(entries, openings, files)
-    _add_extra(files, extra or {})
+    for rel, data in (extra or {}).items():  # a report, say: listed and signed like the rest
+        if rel in files or not names.extra_ok(rel):
+            raise EvidenceError(f"expected an extra file with a free plain name, got {rel!r}")
+        files[rel] = data
     # 5. Text, manifest, signature.
     files[names.VERIFY_MD] = names.verify_md(
         top.origin, size, len(entries), len(opened), held_size
@@ -240,16 +236,6 @@ async def _openings(
         files[salt_name], files[body_name] = salt, data
         opened.append(e.index)
     return tuple(opened), tuple(shredded)
-
-
-def _add_extra(files: dict[str, bytes], extra: Mapping[str, bytes]) -> None:
-    """Add the caller's files, refusing names that are not plain or that the bundle uses."""
-    reserved = {names.VERIFY_MD, names.MANIFEST, names.MANIFEST_SIG, names.LEAVES, names.PROOFS}
-    reserved |= {names.KEYS, names.HELD, names.OPENINGS}
-    for rel, data in extra.items():
-        if not _EXTRA_NAME.fullmatch(rel) or rel in files or rel in reserved:
-            raise EvidenceError(f"expected an extra file with a free plain name, got {rel!r}")
-        files[rel] = data
 
 
 def _write(out_dir: Path, files: dict[str, bytes], *, sensitive: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 FORMAT = "civetta/evidence@v1"
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
@@ -10,6 +12,15 @@ VERIFY_MD = "VERIFY.md"
 TRUST = "trust.txt"
 CHECKPOINT = "checkpoint.txt"
 LEAVES, PROOFS, KEYS, HELD, OPENINGS = "leaves", "proofs", "keys", "held", "openings"
+_RESERVED = frozenset({MANIFEST, MANIFEST_SIG, VERIFY_MD, TRUST, CHECKPOINT})
+_EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def extra_ok(rel: str) -> bool:
+    """Whether a caller's extra file may be called ``rel``: a plain top-level name that the
+    bundle does not use for its own files or directories."""
+    own = _RESERVED | {LEAVES, PROOFS, KEYS, HELD, OPENINGS}
+    return _EXTRA_NAME.fullmatch(rel) is not None and rel not in own
 
 
 def leaf_name(index: int) -> str:
