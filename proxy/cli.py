@@ -23,6 +23,7 @@ from proxy import __version__
 from proxy.cli_audit import register as register_audit
 from proxy.cli_decoys import register as register_decoys
 from proxy.cli_policy import register as register_policy
+from proxy.cli_trace import register as register_trace
 from proxy.config import Config, load_config
 from proxy.errors import ConfigError
 from proxy.logs import configure, get_logger
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_audit(sub, keys)
     register_decoys(sub)
     register_policy(sub)
+    register_trace(sub)
     return parser
 
 

@@ -165,6 +165,4 @@ def test_shipped_schema_is_a_valid_draft_2020_12_schema() -> None:
 def test_list_form_admits_no_policy_keys_beside_it() -> None:
     """``policies:`` next to ``name:`` is a mix of both shapes: refused at the stray key's file."""
     text = "name: x\npolicies:\n  - {name: a, match: {method: GET, path: /a}, rules: []}\n"
-    assert errors_of(text) == [
-        "p.yaml:1: at (document): unexpected key 'name'"
-    ]
+    assert errors_of(text) == ["p.yaml:1: at (document): unexpected key 'name'"]
