@@ -157,9 +157,18 @@ class Handler:
                 state, intent_id, upstream.status, upstream.body, upstream.elapsed_s
             )
             # 9. The way back: restore tokens for the OSS (and the OSS's hub callback).
-            body = await self._way_back(
-                route, request.method, minimised, upstream, rewritten, request_id
-            )
+            # The message has reached the upstream: from here on a failure must not become an
+            # error for the OSS (it would retry, duplicating the order). The answer then goes
+            # back as it came — with tokens, which are not personal data — and is logged.
+            try:
+                body = await self._way_back(
+                    route, request.method, minimised, upstream, rewritten, request_id
+                )
+            except CivettaError as err:
+                state.log.error(
+                    "way_back_failed", request_id=request_id, route=route.name, code=err.code
+                )
+                body = None
             response = _relay(upstream, request_id, request.method, body)
             self._completed(
                 request,

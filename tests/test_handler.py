@@ -425,3 +425,31 @@ async def test_upstream_failure_is_recorded_as_the_outcome(tmp_path: Path) -> No
     assert outcome["type"] == "outcome"
     assert outcome["status"] is None
     assert outcome["error"] == "CIVETTA-UPSTREAM-UNREACHABLE"
+
+
+async def test_a_failure_on_the_way_back_relays_the_answer_as_it_came(
+    upstream: tuple[Upstream, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once forwarded, a vault failure while restoring does not fail the OSS's request (a retry
+    would duplicate the order): the incumbent's answer is relayed unchanged."""
+    from proxy.errors import VaultError
+    from proxy.handler import Handler
+
+    fake, url = upstream
+    fake.status, fake.body = 201, b'{"id":"42","name":"tok_abc"}'
+
+    async def broken(*_args: object, **_kwargs: object) -> bytes | None:
+        raise VaultError("expected a readable vault, got a simulated failure")
+
+    monkeypatch.setattr(Handler, "_way_back", broken)
+    cfg = config(tmp_path, [route("rest", "/tmf-api/", url)])
+    async with (
+        started_proxy(cfg) as p,
+        aiohttp.ClientSession() as s,
+        s.post(
+            p.oss_url + "/tmf-api/x", data=b"{}", headers={"Content-Type": "application/json"}
+        ) as r,
+    ):
+        assert r.status == 201
+        assert await r.read() == b'{"id":"42","name":"tok_abc"}'
+    assert len(fake.seen) == 1
