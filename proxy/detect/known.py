@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, overload
@@ -33,6 +34,8 @@ _PHONE_LIKE: Final = re.compile(r"[+(]?[0-9][0-9 .\-/()]*")
 _WORD: Final = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 _NAME: Final = re.compile(r"[^\W\d_]+(?:['.-][^\W\d_]*)*(?: [^\W\d_]+(?:['.-][^\W\d_]*)*){1,3}")
 _SPACES: Final = re.compile(r"\s+")
+#: Whitespace that is not a single plain space (collapsed for the search of terms).
+_RUNS: Final = re.compile(r"\s{2,}|[^\S ]")
 _TIMES: Final = re.compile(r"[0-9]{1,2}[:.][0-9]{2}(?: ?[-/] ?[0-9]{1,2}[:.][0-9]{2})?")
 _COMPANY_FORMS: Final = frozenset(
     {"srl", "spa", "snc", "sas", "srls", "coop", "ditta", "impresa", "societa", "s.r.l", "s.p.a"}
@@ -124,21 +127,18 @@ class ValueSet(Sequence[str]):
 
     @property
     def words(self) -> re.Pattern[str] | None:
-        """Whole-word search over folded text for phrases and name words (None: none to search
-        by pattern; :attr:`plain` holds the long terms searched without one)."""
-        return self._search()[0]
+        """The phrases and name words as one whole-word pattern over folded text (None: none to
+        search by pattern; :attr:`plain` holds the long terms). Built on first use, for callers
+        that want a pattern: :func:`find_words` searches the terms without one."""
+        if not self._words:
+            short = tuple(t for t in self.terms if len(t) <= LONG_TERM or " " in t)
+            self._words.append((_pattern(short), self.plain))
+        return self._words[0][0]
 
     @property
     def plain(self) -> tuple[str, ...]:
-        """Terms longer than :data:`LONG_TERM` without spaces, searched with ``str.find``."""
-        return self._search()[1]
-
-    def _search(self) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
-        if not self._words:
-            short = tuple(t for t in self.terms if len(t) <= LONG_TERM or " " in t)
-            plain = tuple(t for t in self.terms if len(t) > LONG_TERM and " " not in t)
-            self._words.append((_pattern(short), plain))
-        return self._words[0]
+        """Terms longer than :data:`LONG_TERM` without spaces, searched on the text as is."""
+        return tuple(t for t in self.terms if len(t) > LONG_TERM and " " not in t)
 
     @property
     def shortest(self) -> int:
@@ -246,23 +246,40 @@ def _pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
 
 
 def find_words(folded: Mapped, values: ValueSet) -> list[Match]:
-    """Whole-word occurrences of ``values``' phrases and name words in ``folded`` text."""
+    """Whole-word occurrences of ``values``' phrases and name words in ``folded`` text.
+
+    No pattern is compiled per message: each term is searched with ``str.find`` over a view of
+    the text with whitespace runs collapsed to one space (terms hold single spaces), and the
+    hits are chosen as the old alternation did: leftmost first, the longest term at a position
+    (ties by text), never overlapping. Long plain terms may overlap (they are merged later).
+    """
     if not values.terms:
         return []
-    found = []
     text = folded.text
-    words, plain = values.words, values.plain
+    view, breaks, shifts = _collapsed(text)
+    candidates: list[tuple[int, int, int]] = []  # (start in view, rank, end in view)
+    for rank, term in enumerate(values.terms):
+        if len(term) > LONG_TERM and " " not in term:
+            continue  # searched below, on the text itself
+        start = view.find(term)
+        while start != -1:
+            end = start + len(term)
+            if end == len(view) or not _in_word(view[end]):
+                candidates.append((start, rank, end))
+            start = view.find(term, start + 1)
+    found = []
     at = 0
-    while words is not None and (hit := words.search(text, at)) is not None:
-        start, end = hit.span()
-        if start > 0 and _in_word(text[start - 1]):
-            at = start + 1  # inside a word ("Gianluca"): look again from the next character
+    candidates.sort()
+    for start, _, end in candidates:
+        if start < at or (start > 0 and _in_word(view[start - 1])):
             continue
-        first, last = folded.span(start, end)
-        found.append(Match(first, last, "removed_value", hit.group()))
+        first = _unshift(start, breaks, shifts)
+        last = _unshift(end - 1, breaks, shifts) + 1
+        span = folded.span(first, last)
+        found.append(Match(span[0], span[1], "removed_value", text[first:last]))
         at = end
-    for term in plain:
-        # The same whole-word rule as the pattern: no word character on either side.
+    for term in values.plain:
+        # The same whole-word rule: no word character on either side.
         start = text.find(term)
         while start != -1:
             end = start + len(term)
@@ -273,6 +290,33 @@ def find_words(folded: Mapped, values: ValueSet) -> list[Match]:
                 found.append(Match(first, last, "removed_value", term))
             start = text.find(term, start + 1)
     return found
+
+
+def _collapsed(text: str) -> tuple[str, list[int], list[int]]:
+    # ``text`` with every whitespace run that is not a single space made one space, and a
+    # sparse map back: view offsets at or after ``breaks[k]`` lie ``shifts[k]`` further on.
+    breaks: list[int] = []
+    shifts: list[int] = []
+    pieces: list[str] = []
+    cursor = shift = 0
+    for run in _RUNS.finditer(text):
+        start, end = run.span()
+        pieces.append(text[cursor:start])
+        pieces.append(" ")
+        cursor = end
+        breaks.append(start - shift + 1)
+        shift += end - start - 1
+        shifts.append(shift)
+    if not breaks:
+        return text, breaks, shifts
+    pieces.append(text[cursor:])
+    return "".join(pieces), breaks, shifts
+
+
+def _unshift(index: int, breaks: list[int], shifts: list[int]) -> int:
+    # The offset in the text of the view's character at ``index``.
+    k = bisect_right(breaks, index)
+    return index + shifts[k - 1] if k else index
 
 
 def _in_word(char: str) -> bool:
