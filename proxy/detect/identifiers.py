@@ -33,6 +33,11 @@ _CODICE_FISCALE_ANY_CASE: Final = re.compile(_CF, re.IGNORECASE)
 _DIGIT_RUN: Final = re.compile(r"[0-9]{11,}")
 _IT_PREFIX: Final = re.compile(r"(?<![A-Za-z0-9])[Ii][Tt] ?\Z")
 _COMPACT: Final = re.compile(r"[\s./-]")
+#: The same characters for ASCII text (``\s`` there is these ten), deleted at C speed: a long
+#: value (an attachment a policy removed) would cost tens of microseconds in the pattern.
+_COMPACT_ASCII: Final = str.maketrans("", "", " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f./-")
+#: Below this length the pattern is the quicker of the two.
+_SHORT: Final = 64
 
 
 def valid_codice_fiscale(value: str) -> bool:
@@ -47,6 +52,8 @@ def valid_partita_iva(value: str) -> bool:
 
 def compact(value: str) -> str:
     """``value`` without separators, upper case: the key identifiers are compared by."""
+    if len(value) > _SHORT and value.isascii():
+        return value.translate(_COMPACT_ASCII).upper()
     return _COMPACT.sub("", value).upper()
 
 

@@ -34,6 +34,8 @@ _PHONE_LIKE: Final = re.compile(r"[+(]?[0-9][0-9 .\-/()]*")
 _WORD: Final = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 _NAME: Final = re.compile(r"[^\W\d_]+(?:['.-][^\W\d_]*)*(?: [^\W\d_]+(?:['.-][^\W\d_]*)*){1,3}")
 _SPACES: Final = re.compile(r"\s+")
+#: What ``\s`` matches in ASCII besides the plain space.
+_ASCII_SPACES: Final = ("\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
 #: Whitespace that is not a single plain space (collapsed for the search of terms).
 _RUNS: Final = re.compile(r"\s{2,}|[^\S ]")
 _TIMES: Final = re.compile(r"[0-9]{1,2}[:.][0-9]{2}(?: ?[-/] ?[0-9]{1,2}[:.][0-9]{2})?")
@@ -201,11 +203,19 @@ def _classify(
         keys.update({key, digits})
         needles.update({nsn: key, digits: key})
     keys.add(identifiers.compact(canonical))
-    folded = _SPACES.sub(" ", fold_text(canonical))
+    folded = _single_spaced(fold_text(canonical))
     if email is None and _distinctive(folded, count):
         literals.add(folded)
         terms.add(folded)
         terms.update(_name_words(folded))
+
+
+def _single_spaced(text: str) -> str:
+    # ``_SPACES.sub(" ", text)``; ASCII text that needs no change (most values, and long ones
+    # such as an attachment) is recognised with a few C-speed scans instead of the pattern.
+    if text.isascii() and "  " not in text and not any(ws in text for ws in _ASCII_SPACES):
+        return text
+    return _SPACES.sub(" ", text)
 
 
 def _ordered(terms: set[str]) -> tuple[str, ...]:
