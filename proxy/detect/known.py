@@ -307,6 +307,8 @@ def _collapsed(text: str) -> tuple[str, list[int], list[int]]:
     # sparse map back: view offsets at or after ``breaks[k]`` lie ``shifts[k]`` further on.
     breaks: list[int] = []
     shifts: list[int] = []
+    if text.isascii() and "  " not in text and not any(ws in text for ws in _ASCII_SPACES):
+        return text, breaks, shifts  # nothing to collapse (C-speed scans, no pattern)
     pieces: list[str] = []
     cursor = shift = 0
     for run in _RUNS.finditer(text):
