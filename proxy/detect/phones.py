@@ -48,6 +48,14 @@ _CLOSING: Final = {"(": ")", "[": "]"}
 _STRONG: Final = re.compile(r"\s*[-/.~]\s+|\s+[-/.~]\s*|\s{2,}")
 _NOT_DIALLED: Final = frozenset({PhoneNumberType.UNKNOWN, PhoneNumberType.VOICEMAIL})
 
+# phonenumbers compiles its metadata's patterns through the re module's cache (512 entries,
+# shared by the whole process): once anything else churns it, validating a new number costs
+# milliseconds of recompiling. Where the library offers it, keep them compiled for good (a
+# bounded set: the patterns come from the fixed metadata, never from message text).
+_enable_pattern_cache = getattr(phonenumbers, "enable_pattern_cache", None)
+if _enable_pattern_cache is not None:
+    _enable_pattern_cache()
+
 
 def _e164(country: int, national: str) -> str | None:
     zeros = len(national) - len(national.lstrip("0"))
