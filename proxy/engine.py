@@ -204,7 +204,7 @@ def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
     permitted: ValueSet | None = None
     free_text = [rule for rule in rules if rule.handler.phase is Phase.FREE_TEXT]
     if free_text:
-        permitted = ValueSet.compile(allowed)
+        permitted = _permitted(allowed, context)
         known = ValueSet.compile(removed).without(permitted)
         free = Env(context, known, permitted)
         run.untouchable = frozenset(allowed)
@@ -222,3 +222,15 @@ def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
         known,
         permitted,
     )
+
+
+def _permitted(allowed: tuple[str, ...], context: Context) -> ValueSet:
+    # The allowed values compiled: the partner's contacts from the caller's cache when it
+    # holds exactly them, joined to this message's own (``keep`` values, tokens, written ones).
+    partner, cached = context.partner, context.partner_allowed
+    if partner is None or not isinstance(cached, ValueSet):
+        return ValueSet.compile(allowed)
+    contacts = tuple(v for v in (partner.phone, partner.email, partner.name) if v)
+    if cached.values != contacts:
+        return ValueSet.compile(allowed)
+    return cached.union(ValueSet.compile(v for v in allowed if v not in contacts))

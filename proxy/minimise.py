@@ -58,10 +58,24 @@ class Minimiser:
     texts: tuple[tuple[str, str], ...] = ()
     #: ``allowed`` compiled once per load (a reload builds a new Minimiser), not per message.
     allowed_values: ValueSet = field(init=False, repr=False, compare=False)
+    #: Each partner's contacts compiled on first use (configuration, not customer data; keyed
+    #: by the whole entry, so changed contacts compile afresh; a reload starts empty).
+    partner_values: dict[Partner, ValueSet] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         """Compile the configured operational contacts."""
         object.__setattr__(self, "allowed_values", ValueSet.compile(self.allowed))
+
+    def contacts_of(self, partner: Partner) -> ValueSet:
+        """``partner``'s phone, e-mail and name compiled (once per partner and load)."""
+        compiled = self.partner_values.get(partner)
+        if compiled is None:
+            contacts = (partner.phone, partner.email, partner.name)
+            compiled = ValueSet.compile(v for v in contacts if v)
+            self.partner_values[partner] = compiled
+        return compiled
 
     def policy_hash(self, policy: Policy | None) -> str | None:
         """``name@sha256`` of the file that holds ``policy``."""
@@ -129,6 +143,7 @@ def minimise_request(
         order_ref=order_ref,
         scrubber=m.scrubber,
         decoys=decoys or {},
+        partner_allowed=m.contacts_of(partner) if partner is not None else None,
     )
     outcome = apply(policy.rules, message.document, context)
     if outcome.tokens and order_ref is None:

@@ -99,6 +99,9 @@ class Context:
     #: decoy kind (``phone``, ``email``) -> this order's decoy, for ``alias`` (pre-assigned and
     #: durable before the engine runs: see ``proxy.decoys.service``).
     decoys: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    #: ``partner``'s contacts compiled once by the caller (a ``proxy.detect.known.ValueSet``,
+    #: cached per partner: configuration, not customer data), or None to compile them here.
+    partner_allowed: Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
