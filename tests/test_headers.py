@@ -45,3 +45,11 @@ def test_missing_request_id_is_generated_uniquely() -> None:
     """Each request without an id gets a different one."""
     empty: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
     assert request_id_of(empty) != request_id_of(empty)
+
+
+def test_uuid_request_ids_are_kept_and_phone_ids_still_replaced() -> None:
+    """Canonical UUIDs (with or without dashes) pass unchanged; a phone-number id does not."""
+    for uuid_id in ("550e8400-e29b-41d4-a716-446655440000", "0a139b2e43ab4295872c3654e07b5368"):
+        assert request_id_of(CIMultiDictProxy(CIMultiDict({"X-Request-ID": uuid_id}))) == uuid_id
+    for personal in ("+393471234567", "RSSMRA80A01H501U"):
+        assert request_id_of(CIMultiDictProxy(CIMultiDict({"X-Request-ID": personal}))) != personal
