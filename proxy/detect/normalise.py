@@ -198,7 +198,23 @@ def canonicalise(base: Mapped) -> Mapped:
     """Canonical characters for ``base.text``: NFKC, invisibles removed, separators unified."""
     if base.text.isascii():
         return base
-    return _substitute(base, _NON_ASCII, lambda match: canonical_char(match.group()))
+    return _per_char(base, canonical_char)
+
+
+def _per_char(base: Mapped, convert: Callable[[str], str]) -> Mapped:
+    # ``convert`` applied to every non-ASCII character of ``base.text``. Italian prose is full
+    # of accented letters that stay as they are (è, à, °, €): then nothing changes. When every
+    # change is one character for one (fullwidth digits, dashes, accents folded), offsets are
+    # unchanged and the base map still holds: a substitution instead of a rebuilt map
+    # (``str.translate`` is slow on non-ASCII text: it looks up every character).
+    text = base.text
+    table = {char: convert(char) for char in set(_NON_ASCII.findall(text))}
+    if all(out == char for char, out in table.items()):
+        return base
+    if all(len(out) == 1 for out in table.values()):
+        changed = _NON_ASCII.sub(lambda match: table[match.group()], text)
+        return Mapped(base.source, changed, base.starts, base.ends)
+    return _substitute(base, _NON_ASCII, lambda match: table[match.group()])
 
 
 def prepare(text: str, *, query: bool = False) -> Mapped:
@@ -216,7 +232,7 @@ def fold(base: Mapped) -> Mapped:
     """Case- and accent-insensitive view of ``base`` (for names): NFKD, marks dropped, casefold."""
     current = base
     if not current.text.isascii():
-        current = _substitute(current, _NON_ASCII, lambda match: _fold_char(match.group()))
+        current = _per_char(current, _fold_char)
     lowered = current.text.lower()
     if lowered == current.text:
         return current

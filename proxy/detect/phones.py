@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Final
 
 import phonenumbers
-from phonenumbers import Leniency, PhoneNumber, PhoneNumberMatcher, PhoneNumberType
+from phonenumbers import Leniency, PhoneMetadata, PhoneNumber, PhoneNumberMatcher, PhoneNumberType
 
 from proxy.detect.chains import (
     Chain,
@@ -57,7 +57,25 @@ if _enable_pattern_cache is not None:
     _enable_pattern_cache()
 
 
+@cache
+def _general(country: int) -> re.Pattern[str] | None:
+    # The metadata's general pattern of every region under ``country``, in one: a national
+    # number that none of them matches is of no type (phonenumbers checks the same pattern
+    # first), so it is refused here without building a PhoneNumber. Bounded: one per code.
+    patterns = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country, ()):
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region)
+        general = metadata.general_desc if metadata is not None else None
+        if general is None or not general.national_number_pattern:
+            return None  # a region without a general pattern: let the library decide
+        patterns.append(f"(?:{general.national_number_pattern})")
+    return re.compile("|".join(patterns)) if patterns else None
+
+
 def _e164(country: int, national: str) -> str | None:
+    general = _general(country)
+    if general is not None and general.fullmatch(national) is None:
+        return None
     zeros = len(national) - len(national.lstrip("0"))
     number = PhoneNumber(
         country_code=country,
@@ -156,6 +174,35 @@ def _longest_valid(chain: Chain, text: str, i: int) -> tuple[int, str] | None:
     return j, key
 
 
+def _may_hold_number(chain: Chain, text: str) -> bool:
+    """Whether any run of ``chain``'s whole groups validates.
+
+    A superset of what :func:`_longest_valid` tries on the parts the boundary rules leave of
+    the chain (each part is a run of its groups; only a part that starts the chain reads as
+    international), so a chain that fails here yields no number, and most chains of a message
+    (dates, ids, codes) skip those rules altogether.
+    """
+    groups = chain.groups
+    pieces = [text[start:end] for start, end in groups]
+    for i in range(len(pieces)):
+        digits = ""
+        for j in range(i, len(pieces)):
+            digits += pieces[j]
+            if len(digits) > MAX_DIGITS:
+                break
+            if len(digits) < MIN_DIGITS:
+                continue
+            if validate(digits, False) is not None:
+                return True
+            if i == 0 and chain.international:
+                if validate(digits, True) is not None:
+                    return True
+                trunk = j > 0 and pieces[1] == "0"
+                if trunk and validate(_without_trunk(digits, text, groups), True) is not None:
+                    return True
+    return False
+
+
 def _without_trunk(run: str, text: str, groups: tuple[tuple[int, int], ...]) -> str:
     country = text[groups[0][0] : groups[0][1]]
     return country + run[len(country) + 1 :]
@@ -175,8 +222,8 @@ def find(
     least = 1 if thorough else MIN_DIGITS
     candidates = chains(text, least) if within is None else within
     for chain in candidates:
-        if not thorough and chain.digits < MIN_DIGITS:
-            continue
+        if not thorough and (chain.digits < MIN_DIGITS or not _may_hold_number(chain, text)):
+            continue  # dates, ids and codes: no run of their groups is a number at all
         if identifier_dropped(chain, text, []) is None:
             continue  # all of it is an identifier's tail ("FV-2025-0004711"): nothing to mask
         hidden = protected(text, chain.groups)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 Kind = Literal["phone", "email", "codice_fiscale", "partita_iva", "removed_value"]
 
@@ -28,8 +27,7 @@ PRIORITY: Final[dict[Kind, int]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """One detection: ``[start, end)`` in the original text, its kind, and a comparison key.
 
     ``key`` is the canonical identity compared with allowed values (E.164 for phones, the
