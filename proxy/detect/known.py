@@ -187,7 +187,7 @@ def _classify(
     value: str, needles: dict[str, str], keys: set[str], literals: set[str], terms: set[str]
 ) -> None:
     # One value's needles, keys, literal and search terms, added to the sets given.
-    canonical = prepare(value).text.strip()
+    canonical = _canonical(value)
     if not canonical:
         return
     # Canonical digits are ASCII ones; digit_count runs at C speed (a long value costs little).
@@ -203,19 +203,27 @@ def _classify(
         keys.update({key, digits})
         needles.update({nsn: key, digits: key})
     keys.add(identifiers.compact(canonical))
-    folded = _single_spaced(fold_text(canonical))
+    folded = _single_spaced(canonical.lower() if canonical.isascii() else fold_text(canonical))
     if email is None and _distinctive(folded, count):
         literals.add(folded)
         terms.add(folded)
         terms.update(_name_words(folded))
 
 
+def _canonical(value: str) -> str:
+    # ``prepare(value).text.strip()``: plain ASCII (most values) has nothing to decode.
+    if value.isascii() and "&" not in value and "\\" not in value and "]]>" not in value:
+        return value.strip()
+    return prepare(value).text.strip()
+
+
 def _single_spaced(text: str) -> str:
-    # ``_SPACES.sub(" ", text)``; ASCII text that needs no change (most values, and long ones
-    # such as an attachment) is recognised with a few C-speed scans instead of the pattern.
-    if text.isascii() and "  " not in text and not any(ws in text for ws in _ASCII_SPACES):
-        return text
-    return _SPACES.sub(" ", text)
+    # ``_SPACES.sub(" ", text)``. Without whitespace at either end, splitting on whitespace
+    # (``str.isspace``, which is also what ``\s`` matches) and joining with one space is the
+    # same, at C speed: most values, and long ones such as an attachment, cost a scan.
+    if not text or text[0].isspace() or text[-1].isspace():
+        return _SPACES.sub(" ", text)
+    return " ".join(text.split())
 
 
 def _ordered(terms: set[str]) -> tuple[str, ...]:
