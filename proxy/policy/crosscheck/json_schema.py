@@ -31,6 +31,11 @@ class JsonFile:
         self.facets: dict[int, tuple[list[JNode], set[str]]] = {}
         #: Declared nodes below a set of nodes (``..``), by the set's identity.
         self.below: dict[frozenset[tuple[int, int]], list[JNode]] = {}
+        #: Free-form or not, and member lookups, by node identity: a ``..`` step asks every
+        #: node below for both, and without these the cross-check of the shipped policies
+        #: took most of a second at every start and reload.
+        self.free: dict[int, bool] = {}
+        self.member: dict[tuple[int, str], list[JNode] | None] = {}
 
     def pointer(self, fragment: str) -> Any:
         """The node at a JSON Pointer fragment (``/$defs/ProductOrder``), or None."""
@@ -74,6 +79,12 @@ class JNode:
 
     def free(self) -> bool:
         """Free-form: a schema without structure admits any member and item below it."""
+        known = self.file.free.get(id(self.schema))
+        if known is None:
+            known = self.file.free[id(self.schema)] = self._free()
+        return known
+
+    def _free(self) -> bool:
         node, _ = self.follow()
         schema = node.schema
         if schema is True:
@@ -118,6 +129,14 @@ class JNode:
 
     def member(self, name: str) -> list[JNode] | None:
         """Schemas of member ``name``; None when the node is free-form (anything is possible)."""
+        key = (id(self.schema), name)
+        memo = self.file.member
+        if key not in memo:
+            memo[key] = self._member(name)
+        found = memo[key]
+        return None if found is None else list(found)  # callers may extend their copy
+
+    def _member(self, name: str) -> list[JNode] | None:
         if self.free():
             return None
         out: list[JNode] = []
