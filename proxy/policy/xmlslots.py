@@ -75,8 +75,13 @@ class TextSlot:
 
     @property
     def ident(self) -> object:
-        """The element and which of its texts."""
-        return (id(self.element), self.tail)
+        """The element and which of its texts.
+
+        The element itself, not its ``id()``: lxml makes a new proxy object for a node each
+        time it is reached, and a dead proxy's address is soon reused by another node's, so
+        an ``id()`` would make two places look like one and leave the second unedited.
+        """
+        return (self.element, self.tail)
 
     def set(self, text: str) -> None:
         """Replace the text."""
@@ -106,8 +111,8 @@ class AttributeSlot:
 
     @property
     def ident(self) -> object:
-        """The element and the attribute's name."""
-        return (id(self.element), self.name)
+        """The element (not its ``id()``: see :attr:`TextSlot.ident`) and the attribute's name."""
+        return (self.element, self.name)
 
     def set(self, text: str) -> None:
         """Replace the value."""

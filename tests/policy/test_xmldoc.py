@@ -93,3 +93,18 @@ def test_nested_matches_edit_each_leaf_once() -> None:
     assert etree.tostring(root) == b"<r><x>a [omissis]<x>b [omissis]</x></x></r>"
     assert len(fake.calls) == 2
     assert [d.path for d in out.decisions] == ["/r/x", "/r/x/x"]
+
+
+def test_overlapping_matches_edit_every_leaf_below_unselected_children() -> None:
+    """Leaves are told apart by their elements, not by addresses that lxml's proxies reuse.
+
+    ``//x`` overlaps, so leaves are deduplicated; the ``y`` and ``z`` below are never selected
+    themselves, so their proxies come and go while the rule runs. The last ``y`` used to take
+    the address of an earlier one and be skipped as already seen, its number left in place.
+    """
+    body = "<x><y>t</y><z>u</z></x>" * 5 + "<x><y>0287654321</y></x>"
+    for _ in range(10):
+        root = etree.fromstring(f"<r>{body}</r>")
+        out = apply([rule("//x", "scrub")], root, context(scrubber=FakeScrubber()))
+        assert b"0287654321" not in etree.tostring(root)
+        assert [d.path for d in out.decisions] == ["/r/x[6]/y"]
