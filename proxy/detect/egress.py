@@ -11,7 +11,7 @@ Findings name a path and a kind, never a value; :func:`guard` turns them into a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 from urllib.parse import parse_qsl
@@ -51,9 +51,9 @@ class _Scan:
     removed: ValueSet
     allowed: ValueSet
 
-    def strings(self, strings: JsonStrings | XmlStrings) -> list[Finding]:
+    def strings(self, strings: JsonStrings | XmlStrings, skip: Collection[str]) -> list[Finding]:
         # One pass over all strings of the document; paths only for what was found.
-        per_text = find_many(strings.texts, self.removed, self.allowed)
+        per_text = find_many(strings.texts, self.removed, self.allowed, skip=skip)
         flagged = {index for index, matches in enumerate(per_text) if matches}
         return _unique(
             Finding(strings.path(index, flagged), match.kind)
@@ -74,18 +74,27 @@ def _unique(findings: Iterable[Finding]) -> list[Finding]:
     return list(dict.fromkeys(findings))
 
 
-def scan_json(doc: object, allowed: Values, removed: Values) -> list[Finding]:
-    """Findings in a parsed JSON document (keys, strings and numbers), by JSONPath."""
-    return _scan(allowed, removed).strings(JsonStrings(doc))
+def scan_json(
+    doc: object, allowed: Values, removed: Values, skip: Collection[str] = ()
+) -> list[Finding]:
+    """Findings in a parsed JSON document (keys, strings and numbers), by JSONPath.
+
+    ``skip``: texts known to hold nothing for these values (the scrubber found them clean).
+    """
+    return _scan(allowed, removed).strings(JsonStrings(doc), skip)
 
 
 def scan_xml(
-    document: etree._ElementTree | etree._Element | HasTree, allowed: Values, removed: Values
+    document: etree._ElementTree | etree._Element | HasTree,
+    allowed: Values,
+    removed: Values,
+    skip: Collection[str] = (),
 ) -> list[Finding]:
     """Findings in an XML document: text, tails, attributes, comments, PIs, by XPath-like path.
 
     Paths use local names (``/Envelope/Body/SubmitActivationOrder/note``), with a position
     when siblings share a name (``…/referente[2]/telefono``) and ``/@name`` for attributes.
+    ``skip`` as for :func:`scan_json`.
     """
     if isinstance(document, etree._ElementTree):
         root = document.getroot()
@@ -94,7 +103,7 @@ def scan_xml(
     else:
         tree = document.tree
         root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
-    return _scan(allowed, removed).strings(XmlStrings(root))
+    return _scan(allowed, removed).strings(XmlStrings(root), skip)
 
 
 def scan_text(

@@ -12,7 +12,7 @@ and would still miss compressed PDF streams.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from itertools import accumulate
 from typing import Final
 
@@ -85,16 +85,20 @@ def find_many(
     allowed: ValueSet = EMPTY,
     *,
     thorough: bool = False,
+    skip: Collection[str] = (),
 ) -> list[list[Match]]:
     """:func:`find` over many texts at once: the matches of each, in its own offsets.
 
     The texts are joined with a separator that no pattern crosses (NUL: no digit, letter,
     space or punctuation), so every detector makes one pass over the whole message instead of
     one call per string: most strings of a message are short codes, and the per-call overhead
-    would dominate. Base64 blobs are left out (see the module docstring).
+    would dominate. Base64 blobs are left out (see the module docstring), and so are the texts
+    in ``skip``: known to hold nothing for these values (the caller vouches for that).
     """
     kept = [
-        i for i, text in enumerate(texts) if text and (len(text) < MIN_BLOB or not _is_blob(text))
+        i
+        for i, text in enumerate(texts)
+        if text and (len(text) < MIN_BLOB or not _is_blob(text)) and text not in skip
     ]
     lengths = [len(texts[i]) + len(SEPARATOR) for i in kept]
     starts = [0, *accumulate(lengths)][: len(kept)]

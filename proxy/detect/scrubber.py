@@ -59,3 +59,25 @@ class Scrubber:
             cursor = match.end
         pieces.append(text[cursor:])
         return "".join(pieces), len(matches)
+
+
+@dataclass(frozen=True, slots=True)
+class Remembering:
+    """A scrubber for one message that remembers the texts it found nothing in.
+
+    The egress guard then skips them: it looks for the same things with no more removed values
+    and no fewer allowed ones (see :func:`proxy.minimise.minimise_request`), so a text the
+    scrubber found clean is clean for the guard too, and the message's longest strings (notes,
+    descriptions) are not scanned twice. A text the scrubber changed is scanned again.
+    Lives as long as the message: the texts are that message's own, in memory only.
+    """
+
+    scrubber: Scrubber
+    clean: set[str]
+
+    def scrub(self, text: str, known: Values, allowed: Values) -> tuple[str, int]:
+        """:meth:`Scrubber.scrub`, noting ``text`` when nothing was found in it."""
+        scrubbed, count = self.scrubber.scrub(text, known, allowed)
+        if count == 0:
+            self.clean.add(text)
+        return scrubbed, count

@@ -181,6 +181,14 @@ def test_json_strings_numbers_and_nested_paths_are_scanned() -> None:
     ]
 
 
+def test_skipped_texts_are_not_scanned_and_the_others_still_are() -> None:
+    """Texts the caller vouches for (found clean by the scrubber) are left out, only those."""
+    doc = {"note": [{"text": f"tel {MARKER}"}, {"text": f"cell {MARKER}"}]}
+    assert scan_json(doc, (), (), skip={f"tel {MARKER}"}) == [Finding("$.note[1].text", "phone")]
+    xml = etree.fromstring(f"<a><b>tel {MARKER}</b><c>cell {MARKER}</c></a>")
+    assert scan_xml(xml, (), (), skip={f"cell {MARKER}"}) == [Finding("/a/b", "phone")]
+
+
 def test_json_keys_that_are_data_are_named_by_position() -> None:
     """A phone used as a map key is found, and the path names its position, not the key."""
     doc = {"contacts": {"ok": 1, MARKER: "cell"}}

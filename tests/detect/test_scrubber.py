@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 
 from proxy.detect import PLACEHOLDER, Scrubber, ValueSet
+from proxy.detect.scrubber import Remembering
 from tests.detect.strategies import email_spellings, phone_spellings, surroundings
 
 
@@ -119,3 +120,14 @@ def test_removed_values_are_found_in_any_spelling(
     text = f"{before} {phone[0]} / {email[0]} {after}"
     matches = Scrubber().find(text, (phone[1], email[1]), ())
     assert [m.kind for m in matches] == ["removed_value", "removed_value"]
+
+
+def test_remembering_notes_only_the_texts_found_clean() -> None:
+    """A message's scrubber remembers clean texts for the guard, never the ones it changed."""
+    remembering = Remembering(Scrubber(), set())
+    clean, dirty = "guasto LED LOS rosso", "richiamare al 347 123 4567"
+    assert remembering.scrub(clean, (), ()) == (clean, 0)
+    scrubbed, count = remembering.scrub(dirty, (), ())
+    assert count == 1
+    assert remembering.clean == {clean}
+    assert dirty not in remembering.clean and scrubbed not in remembering.clean
