@@ -13,12 +13,15 @@ data left in the final bytes (422, with the paths for the audit's ``block`` leaf
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from proxy.detect.egress import Finding, guard, scan_json, scan_query, scan_xml
-from proxy.detect.finder import Values
+from proxy.detect.finder import EMPTY, Values, find
 from proxy.detect.known import ValueSet
 from proxy.detect.scrubber import Remembering, Scrubber
 from proxy.engine import Context, Decision, IssuedToken, Keys, Partner, apply
@@ -27,9 +30,13 @@ from proxy.formats.json_body import serialise_json
 from proxy.formats.media import BodyKind, encode_content
 from proxy.formats.patch import JsonPatchOp
 from proxy.formats.soap import SoapEnvelope, serialise_xml
+from proxy.headers import REQUEST_ID, end_to_end
 from proxy.message import Message
 from proxy.partners import PartnerDirectory
 from proxy.policy.model import Egress, Policy, PolicySet
+
+_REQUEST_ID: Final = REQUEST_ID.lower()
+_HEADER_NAME: Final = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 #: The policy language's names for the body kinds (``match.content``).
 CONTENT: Mapping[BodyKind, str] = {
@@ -122,6 +129,7 @@ def minimise_request(
     # policy, if any, still matters on the way back (tokens in the answer are restored).
     if message is None:
         _guard_query(raw_query, m.allowed_values)
+        _guard_headers(headers, m.allowed_values, EMPTY)
         return Minimised(b"", m.policies.find(method, path), None, None)
     # 3a. The policy: a protected message that no policy covers is refused.
     policy = m.policies.find(method, path, soap_action(message), CONTENT[message.kind])
@@ -162,6 +170,7 @@ def minimise_request(
     trusted = type(m.scrubber) is Scrubber and outcome.known is not None
     verified = scrubber.clean if trusted and outcome.permitted is not None else ()
     _guard_query(raw_query, allowed)
+    _guard_headers(headers, allowed, removed)
     document = outcome.document
     findings = _scan(message.kind, document, allowed, removed, verified)
     scrubbed: tuple[Finding, ...] = ()
@@ -284,6 +293,32 @@ def _guard_query(raw_query: str, allowed: Values) -> None:
         findings = scan_query(raw_query, allowed, ())
         if findings:
             _block(findings)
+
+
+def _guard_headers(headers: Mapping[str, str], allowed: ValueSet, removed: ValueSet) -> None:
+    """The request headers that will be forwarded hold nothing personal, or nothing leaves.
+
+    A header is part of the envelope: it is never rewritten, so a finding blocks whatever the
+    policy's ``egress`` mode. ``X-Request-ID`` is left to the handler, which replaces a
+    personal one rather than forward it (:func:`proxy.headers.request_id_of`).
+    """
+    # Exactly what the handler forwards: the end-to-end fields (hop-by-hop ones and those the
+    # Connection header names are dropped on the way).
+    multi = headers if isinstance(headers, CIMultiDict | CIMultiDictProxy) else CIMultiDict(headers)
+    forwarded = end_to_end(multi)
+    findings = [
+        Finding(_header_path(name), match.kind)
+        for name, value in forwarded.items()
+        if name.lower() != _REQUEST_ID
+        for match in find(value, removed, allowed)
+    ]
+    if findings:
+        _block(findings)
+
+
+def _header_path(name: str) -> str:
+    # Header names are protocol, not data; one that does not look like a name is not quoted.
+    return f"header:{name}" if _HEADER_NAME.fullmatch(name) else "header:[name]"
 
 
 def _block(findings: list[Finding]) -> None:

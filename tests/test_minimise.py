@@ -111,3 +111,43 @@ def test_a_text_the_scrubber_reported_is_read_again() -> None:
     with pytest.raises(LeakBlocked) as raised:
         minimise_request(_minimiser(_Lazy()), "POST", PATH, "", HEADERS, _message(order))
     assert "$.note[0].text" in raised.value.paths
+
+
+def test_a_personal_header_blocks_the_message() -> None:
+    """A header that will be forwarded is scanned: a customer's phone there leaves nothing."""
+    headers = {**HEADERS, "X-Callback-Contact": f"tel. {PHONE}", "User-Agent": "olo-oss/4.2"}
+    with pytest.raises(LeakBlocked) as raised:
+        minimise_request(_minimiser(), "POST", PATH, "", headers, _message(_order()))
+    assert raised.value.paths == ("header:X-Callback-Contact",)
+    assert PHONE not in str(raised.value)
+
+
+def test_a_removed_value_in_a_header_is_found_in_any_spelling() -> None:
+    """The customer's own e-mail, removed from the body, may not ride along in a header."""
+    headers = {**HEADERS, "X-Notify": "MARIO.ROSSI80@EXAMPLE.COM"}
+    with pytest.raises(LeakBlocked) as raised:
+        minimise_request(_minimiser(), "POST", PATH, "", headers, _message(_order()))
+    assert raised.value.paths == ("header:X-Notify",)
+
+
+def test_ordinary_and_hop_by_hop_headers_pass() -> None:
+    """Protocol headers, the partner's own contact and hop-by-hop fields do not block."""
+    headers = {
+        **HEADERS,
+        "Accept": "application/json",
+        "Date": "Mon, 07 Dec 2026 06:11:14 GMT",
+        "X-Correlation-ID": "OLO-2025-0000481516",
+        "X-Partner-Contact": "+39 06 9480 1234",
+        "Connection": "keep-alive, X-Hop",
+        "X-Hop": f"tel {PHONE}",
+        "X-Request-ID": PHONE,
+    }
+    result = minimise_request(_minimiser(), "POST", PATH, "", headers, _message(_order()))
+    assert result.outgoing
+
+
+def test_a_bodyless_request_has_its_headers_scanned_too() -> None:
+    """A GET carries data only in its target and headers: both are guarded."""
+    with pytest.raises(LeakBlocked) as raised:
+        minimise_request(_minimiser(), "GET", PATH, "", {"X-Who": f"cell {PHONE}"}, None)
+    assert raised.value.paths == ("header:X-Who",)
