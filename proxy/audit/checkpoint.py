@@ -16,6 +16,7 @@ from proxy.audit.merkle import HASH_SIZE, MAX_SIZE
 from proxy.audit.note import Signer, Verifier, decode_base64, open_note, sign_note
 
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}", re.ASCII)  # 20 digits hold 2**64-1
+_CONTROL = re.compile("[\x00-\x1f]")
 
 
 class CheckpointError(Exception):
@@ -25,7 +26,7 @@ class CheckpointError(Exception):
 def _check_line(what: str, line: str) -> None:
     if not line:
         raise CheckpointError(f"expected a non-empty {what} line, got an empty one")
-    if any(c < " " for c in line):
+    if _CONTROL.search(line):
         raise CheckpointError(f"expected no control characters in the {what} line, got one")
 
 

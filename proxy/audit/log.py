@@ -8,7 +8,6 @@ and sends nothing; an fsync is never retried) and the writer goes on with the ne
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,7 +18,7 @@ from proxy.audit import leaves
 from proxy.audit.batch import Batch, BatchEntry, BatchResult, HeadMoved
 from proxy.audit.checkpoint import Checkpoint, sign_checkpoint
 from proxy.audit.note import Signer
-from proxy.audit.records import Intent, Outcome, Stamp, commit_value
+from proxy.audit.records import Committer, Intent, Outcome, Stamp, random_id
 from proxy.audit.sealed import Sealing, Vault, period_of, period_start, periods_before
 from proxy.audit.startup import check_log
 from proxy.audit.writer import Receipt, Writer
@@ -57,7 +56,7 @@ class AuditLog:
         self.settings = settings
         self.signer = Signer(settings.origin, keys.signing_key)
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._commit_key = keys.derive("commitment")
+        self._committer = Committer(keys.derive("commitment"))
         self.vault = Vault(store, keys.derive("sealed"), self._clock)
         self._log: Any = get_logger("civetta.audit")
         self._writer = Writer(
@@ -80,7 +79,7 @@ class AuditLog:
 
     def commit(self, path: str, value: str | bytes) -> bytes:
         """The keyed commitment of a value removed at ``path`` (also for order references)."""
-        return commit_value(self._commit_key, path, value)
+        return self._committer(path, value)
 
     def _sign(self, size: int, root: bytes) -> bytes:
         return sign_checkpoint(Checkpoint(self.settings.origin, size, root), [self.signer])
@@ -162,7 +161,7 @@ class AuditLog:
         """Record an intent (and store its sealed copy); the receipt carries the new intent id."""
         if sealing is not None and intent.body.sealed_id != sealing.sealed_id:
             raise ValueError("expected the intent to cite the sealed copy given, got another id")
-        intent_id = uuid.uuid4().hex
+        intent_id = random_id()
         data = leaves.intent(self.stamp(), intent_id, intent)
         entry = BatchEntry(data, opens=intent_id, sealed=None if sealing is None else sealing.copy)
         return await self._append(entry, intent_id)

@@ -9,18 +9,34 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+#: The ``v`` of every leaf (its schema version).
+SCHEMA_VERSION = 1
 COMMITMENT_SIZE = 32
+_BLOCK = 64  # SHA-256's block size, HMAC's key length
 
 
 def rfc3339(moment: datetime) -> str:
     """Format an aware datetime as RFC 3339 UTC with microseconds, e.g. ``…T08:06:35.000123Z``."""
-    if moment.tzinfo is None:
-        raise ValueError("expected an aware datetime, got a naive one")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if moment.tzinfo is not UTC:
+        if moment.tzinfo is None:
+            raise ValueError("expected an aware datetime, got a naive one")
+        moment = moment.astimezone(UTC)
+    # Two leaves per request are stamped: one %-format is about half of isoformat + replace.
+    m = moment
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031 - measured faster
+        m.year,
+        m.month,
+        m.day,
+        m.hour,
+        m.minute,
+        m.second,
+        m.microsecond,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +60,44 @@ def commit_value(key: bytes, path: str, value: str | bytes) -> bytes:
     """
     raw = value.encode("utf-8") if isinstance(value, str) else value
     return hmac.digest(key, path.encode("utf-8") + b"\x00" + raw, "sha256")
+
+
+class Committer:
+    """:func:`commit_value` under one fixed key, with the HMAC key schedule done once.
+
+    HMAC-SHA256 hashes ``key XOR ipad`` and ``key XOR opad`` (one 64-byte block each) before the
+    message; copying those two precomputed states costs a third of ``hmac.digest`` per call
+    (RFC 2104, the same bytes out).
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\x00")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def __call__(self, path: str, value: str | bytes) -> bytes:
+        """``commit_value(key, path, value)``."""
+        raw = value.encode("utf-8") if isinstance(value, str) else value
+        inner = self._inner.copy()
+        inner.update(path.encode("utf-8"))
+        inner.update(b"\x00")
+        inner.update(raw)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+def random_id() -> str:
+    """A fresh ``uuid.uuid4().hex``, without building a :class:`uuid.UUID` (a third of the cost):
+    122 random bits from ``os.urandom``, the version nibble 4 and the RFC 4122 variant."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
 
 
 def commit_bytes(salt: bytes, data: bytes) -> bytes:

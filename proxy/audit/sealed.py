@@ -12,8 +12,8 @@ its id and period, so a copy moved under another id or period no longer opens.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,10 +23,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from proxy.audit.batch import SealedCopy
-from proxy.audit.records import BodyRecord, commit_bytes
+from proxy.audit.records import BodyRecord
 
 SALT_SIZE = 32
 _NONCE_SIZE = 12
+_ID_SIZE = 16  # a copy's id: 128 random bits, 32 hex digits
 
 
 class SealedError(Exception):
@@ -89,10 +90,18 @@ def seal_bytes(
     data_key: bytes, sealed_id: str, period: str, data: bytes
 ) -> tuple[SealedCopy, bytes]:
     """Encrypt ``salt || data`` with a fresh salt; return the copy and the salt."""
-    salt = secrets.token_bytes(SALT_SIZE)
-    nonce = os.urandom(_NONCE_SIZE)
-    ciphertext = AESGCM(data_key).encrypt(nonce, salt + data, _copy_aad(sealed_id, period))
-    return SealedCopy(sealed_id, period, nonce, ciphertext), salt
+    sealing = _seal(AESGCM(data_key), sealed_id, period, data, os.urandom(SALT_SIZE + _NONCE_SIZE))
+    return sealing.copy, sealing.salt
+
+
+def _seal(aead: AESGCM, sealed_id: str, period: str, data: bytes, fresh: bytes) -> Sealing:
+    """Seal ``data`` with the salt and nonce taken from the random bytes ``fresh``."""
+    salt, nonce = fresh[:SALT_SIZE], fresh[SALT_SIZE : SALT_SIZE + _NONCE_SIZE]
+    plain = salt + data
+    ciphertext = aead.encrypt(nonce, plain, _copy_aad(sealed_id, period))
+    # SHA-256(salt || data) is commit_bytes(salt, data), hashed from the buffer already built.
+    commitment = hashlib.sha256(plain).digest()
+    return Sealing(SealedCopy(sealed_id, period, nonce, ciphertext), salt, commitment, len(data))
 
 
 def open_sealed(copy: SealedCopy, data_key: bytes) -> tuple[bytes, bytes]:
@@ -147,11 +156,12 @@ class Vault:
         self._wrapping_key = wrapping_key
         self._clock = clock
         # Only the current period's key is cached (for sealing); shredding refuses the current
-        # period, so a cached key is never one another replica has destroyed.
-        self._current: tuple[str, bytes] | None = None
+        # period, so a cached key is never one another replica has destroyed. The AEAD object
+        # is kept with it: its key set-up is not redone per message.
+        self._current: tuple[str, AESGCM] | None = None
         self._lock = asyncio.Lock()
 
-    async def _key_for_sealing(self, period: str) -> bytes:
+    async def _key_for_sealing(self, period: str) -> AESGCM:
         async with self._lock:
             if self._current is not None and self._current[0] == period:
                 return self._current[1]
@@ -162,16 +172,21 @@ class Vault:
                 )
                 # Another replica may have created the key first: use whichever was stored.
                 wrapped = await self._store.put_data_key(period, fresh)
-            key = unwrap_data_key(self._wrapping_key, period, wrapped)
-            self._current = (period, key)
-            return key
+            aead = AESGCM(unwrap_data_key(self._wrapping_key, period, wrapped))
+            self._current = (period, aead)
+            return aead
 
     async def seal(self, data: bytes) -> Sealing:
         """Seal ``data`` under the current period's key (created durably on first use)."""
         period = period_of(self._clock())
-        key = await self._key_for_sealing(period)
-        copy, salt = seal_bytes(key, secrets.token_hex(16), period, data)
-        return Sealing(copy, salt, commit_bytes(salt, data), len(data))
+        current = self._current
+        # The lock is only for fetching or creating a period's key, not for every message.
+        aead = current[1] if current is not None and current[0] == period else None
+        if aead is None:
+            aead = await self._key_for_sealing(period)
+        # One read of the system's random source for the salt, the nonce and the copy's id.
+        fresh = os.urandom(SALT_SIZE + _NONCE_SIZE + _ID_SIZE)
+        return _seal(aead, fresh[-_ID_SIZE:].hex(), period, data, fresh)
 
     async def open(self, sealed_id: str) -> tuple[bytes, bytes]:
         """Open a stored copy: ``(salt, bytes)``; Shredded once its period's key is gone."""

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -25,6 +26,7 @@ from proxy.audit.leaves import (
     commit_bytes,
     commit_value,
 )
+from proxy.audit.records import Committer, random_id
 
 KEY = b"k" * 32
 STAMP = Stamp(datetime(2026, 11, 22, 8, 6, 35, 123, tzinfo=UTC), "replica-a")
@@ -198,3 +200,18 @@ def test_fast_path_edge_cases() -> None:
         assert canonical.encode(value) == rfc8785.dumps(value)
     with pytest.raises(ValueError, match="RFC 8785"):
         canonical.encode({"big": 2**60})
+
+
+@given(st.binary(max_size=100), st.text(max_size=8), st.binary(max_size=200) | st.text(max_size=20))
+def test_committer_is_commit_value(key: bytes, path: str, value: bytes | str) -> None:
+    """The precomputed-state Committer gives commit_value's HMAC for any key length (short keys
+    are padded, keys over one block hashed first) and any value."""
+    assert Committer(key)(path, value) == commit_value(key, path, value)
+
+
+def test_random_ids_look_like_uuid4_hex() -> None:
+    """Intent ids keep the uuid4().hex shape (version 4, RFC 4122 variant) and do not repeat."""
+    ids = {random_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for value in ids:
+        assert uuid.UUID(hex=value).version == 4 and uuid.UUID(hex=value).hex == value
