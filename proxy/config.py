@@ -21,6 +21,10 @@ from proxy.errors import ConfigError
 from proxy.yamlsource import Source, load_yaml_file, schema_errors
 
 DEFAULT_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+#: The interface schemas of the source tree civetta runs from (the repository's ``schemas/``):
+#: the default of ``minimisation.schemas_dir``. An installed package has none there, so an
+#: installation elsewhere names its directory or fails at start (see ``docs/operations.md``).
+SOURCE_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 #: The built-in inbound route that carries TMF hub events back to the OSS's callbacks.
 HUB_ROUTE = "hub-callbacks"
 HUB_PREFIX = "/_civetta/hub/"
@@ -149,6 +153,11 @@ class MinimisationConfig:
     operational_contacts: tuple[str, ...] = ()
     #: Reload policies when their files change (SIGHUP always reloads).
     watch: bool = True
+    #: The interface schemas (WSDL/XSD, JSON Schemas) the policies are cross-checked against.
+    schemas_dir: Path = SOURCE_SCHEMAS
+    #: Cross-check the policies at start and on every reload. Off only by an explicit choice
+    #: of the operator (logged as a warning at every start): a typo then passes unnoticed.
+    crosscheck: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +345,9 @@ def _build(src: Source, base: Path) -> Config:
         else None,
     )
     mi = data.get("minimisation", {})
+    # Where ``civetta policy check`` has always looked (the sandbox serves the same
+    # interfaces) comes before the source tree's directory.
+    schemas = mi.get("schemas_dir", sb.get("schemas_dir"))
     minimisation = MinimisationConfig(
         policies_dir=file_path(
             mi.get("policies_dir", "policies"), ("minimisation",), must_exist=False
@@ -345,6 +357,10 @@ def _build(src: Source, base: Path) -> Config:
         ),
         operational_contacts=tuple(mi.get("operational_contacts", ())),
         watch=bool(mi.get("watch", True)),
+        schemas_dir=SOURCE_SCHEMAS
+        if schemas is None
+        else file_path(schemas, ("minimisation",), must_exist=False),
+        crosscheck=bool(mi.get("crosscheck", True)),
     )
     decoys = None
     if "decoys" in data:

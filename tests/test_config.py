@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.config import Direction, Protocol, load_config
+from proxy.config import SOURCE_SCHEMAS, Direction, Protocol, load_config
 from proxy.errors import ConfigError
 from proxy.testing import REPO
 
@@ -108,3 +108,35 @@ def test_route_prefix_matches_on_segment_boundary(tmp_path: Path) -> None:
     assert route.matches_path("/ws/order")
     assert route.matches_path("/ws/order/x")
     assert not route.matches_path("/ws/orders")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("", None),  # the repository's schemas/, which an installed package does not have
+        ("sandbox: {schemas_dir: sb}\n", "sb"),  # where `policy check` has always looked
+        ("sandbox: {schemas_dir: sb}\nminimisation: {schemas_dir: ifaces}\n", "ifaces"),
+        ("minimisation: {schemas_dir: /srv/civetta/schemas}\n", "/srv/civetta/schemas"),
+    ],
+)
+def test_the_schemas_directory_of_the_cross_check(
+    tmp_path: Path, extra: str, expected: str | None
+) -> None:
+    """``minimisation.schemas_dir``, else ``sandbox.schemas_dir``, relative to the file; the
+    cross-check is on unless switched off in so many words."""
+    cfg = load_config(write(tmp_path, VALID + extra))
+    want = SOURCE_SCHEMAS if expected is None else tmp_path / expected
+    assert cfg.minimisation.schemas_dir == want
+    assert SOURCE_SCHEMAS == REPO / "schemas"
+    assert cfg.minimisation.crosscheck is True
+    off = load_config(write(tmp_path, VALID + "minimisation: {crosscheck: false}\n"))
+    assert off.minimisation.crosscheck is False
+
+
+def test_the_example_names_the_schemas_and_keeps_the_cross_check_on() -> None:
+    """config.example.yaml says where the schemas are rather than relying on a default."""
+    cfg = load_config(REPO / "config.example.yaml")
+    assert cfg.minimisation.schemas_dir == REPO / "schemas" == cfg.sandbox.schemas_dir
+    assert cfg.minimisation.crosscheck is True
+    text = (REPO / "config.example.yaml").read_text(encoding="utf-8")
+    assert "\n  schemas_dir: schemas" in text.split("\nminimisation:", 1)[1].split("\n\n")[0]
