@@ -1,8 +1,10 @@
 """``civetta policy check | test | coverage``: the policy tools for ops.
 
 ``check`` loads every policy and the partner directory of a configuration and cross-checks each
-selector against the interface schemas (:mod:`proxy.policy.crosscheck`): exit 1 with one
-``file:line: message`` per problem, 0 with a summary. ``test`` runs one message through a policy
+selector against the interface schemas (:mod:`proxy.policy.crosscheck`), exactly as ``civetta
+serve`` does at start and on reload (:mod:`proxy.checked_policies`), but whatever
+``minimisation.crosscheck`` says: exit 1 with one ``file:line: message`` per problem, 0 with a
+summary. ``test`` runs one message through a policy
 as the proxy would (rules, then the egress guard) and prints the minimised message and a table
 of decisions; nothing is sent, and tokens and hashes come from a throw-away key. ``coverage``
 lists the personal-looking schema fields that no request rule of an outbound policy covers:
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from proxy.checked_policies import load_checked
 from proxy.config import Config, Direction, Route, load_config
 from proxy.detect.egress import Finding, scan_json, scan_xml
 from proxy.detect.scrubber import Scrubber
@@ -33,9 +36,8 @@ from proxy.formats.json_body import parse_json, parse_json_patch, serialise_json
 from proxy.formats.media import parse_media_type
 from proxy.formats.patch import JsonPatchOp
 from proxy.formats.soap import SOAP11_NS, SoapEnvelope, parse_soap, parse_xml, serialise_xml
-from proxy.partners import PartnerDirectory, load_partners
-from proxy.policy.crosscheck import SchemaError, SchemaLibrary, coverage, crosscheck
-from proxy.policy.load import load_policies
+from proxy.partners import PartnerDirectory
+from proxy.policy.crosscheck import SchemaError, SchemaLibrary, coverage
 from proxy.policy.model import JSON_KINDS, Policy, PolicySet
 
 #: A subcommand: parsed arguments in, exit code out.
@@ -57,23 +59,9 @@ class Loaded:
 
 def _load(args: argparse.Namespace) -> tuple[Config, Path]:
     config = load_config(Path(args.config))
-    schemas = Path(args.schemas) if args.schemas else config.sandbox.schemas_dir
+    # The proxy's own directory unless told otherwise: the check proves what serve will accept.
+    schemas = Path(args.schemas) if args.schemas else config.minimisation.schemas_dir
     return config, schemas
-
-
-def _policies(config: Config) -> tuple[PolicySet | None, PartnerDirectory | None, list[str]]:
-    """Policies and partners, or the ``file:line`` problems of either (both are tried)."""
-    errors: list[str] = []
-    policies = partners = None
-    try:
-        policies = load_policies(config.minimisation.policies_dir)
-    except ConfigError as exc:
-        errors.extend(exc.errors)
-    try:
-        partners = load_partners(config.minimisation.partners_file)
-    except ConfigError as exc:
-        errors.extend(exc.errors)
-    return policies, partners, errors
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,9 +70,8 @@ def _policies(config: Config) -> tuple[PolicySet | None, PartnerDirectory | None
 
 def _cmd_check(args: argparse.Namespace) -> int:
     config, schemas = _load(args)
-    policies, partners, errors = _policies(config)
-    if policies is not None:
-        errors.extend(crosscheck(policies, schemas))
+    checked = load_checked(config, schemas, crosscheck=True)
+    policies, partners, errors = checked.policies, checked.partners, checked.errors
     for line in errors:
         print(line)
     if errors or policies is None or partners is None:
@@ -103,6 +90,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     )
     if unchecked:
         print(f"not cross-checked (no schema key): {', '.join(unchecked)}")
+    if not config.minimisation.crosscheck:
+        print("note: minimisation.crosscheck is false: civetta serve does not run this check")
     return 0
 
 
@@ -274,9 +263,10 @@ def _table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
 
 def _cmd_test(args: argparse.Namespace) -> int:
     config, _ = _load(args)
-    policies, partners, errors = _policies(config)
+    checked = load_checked(config, crosscheck=False)  # only the files: this is not a check
+    policies, partners = checked.policies, checked.partners
     if policies is None or partners is None:
-        raise ConfigError(errors)
+        raise ConfigError(list(checked.errors))
     loaded = Loaded(config, policies, partners)
     data = Path(args.file).read_bytes()
     method = args.method.upper()
@@ -328,9 +318,10 @@ def outbound(policy: Policy, routes: Sequence[Route]) -> bool:
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
     config, schemas = _load(args)
-    policies, _, errors = _policies(config)
+    loaded = load_checked(config, crosscheck=False)  # coverage reads the schemas itself
+    policies = loaded.policies
     if policies is None:
-        raise ConfigError(errors)
+        raise ConfigError(list(loaded.errors))
     library = SchemaLibrary(schemas)
     gaps = 0
     checked: list[str] = []
@@ -383,7 +374,7 @@ def register(sub: Any) -> None:
 
     def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--config", default=os.environ.get("CIVETTA_CONFIG", "config.example.yaml"))
-        p.add_argument("--schemas", help="interface schemas (default: the sandbox's schemas_dir)")
+        p.add_argument("--schemas", help="interface schemas (default: minimisation.schemas_dir)")
         return p
 
     policy = sub.add_parser("policy", help="policies: check, test, coverage")

@@ -1,8 +1,9 @@
 """Policy reloads: on SIGHUP and when a policy or partner file changes.
 
 A new version is loaded whole and swapped in atomically (one attribute assignment: requests in
-flight keep the minimiser they started with). An invalid new version is refused with every
-error logged as ``file:line: message`` and counted; the old one keeps serving.
+flight keep the minimiser they started with). An invalid new version, or one that fails the
+cross-check against the interface schemas, is refused with every error logged as
+``file:line: message`` and counted; the old one keeps serving.
 """
 
 from __future__ import annotations

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from proxy.audit import leaves
 from proxy.audit.log import AuditLog, AuditSettings
+from proxy.checked_policies import load_checked
 from proxy.config import Config, Direction
 from proxy.engine import Keys
+from proxy.errors import ConfigError
 from proxy.keys import KeyMaterial, load_keys
 from proxy.logs import get_logger
 from proxy.metrics import Metrics
 from proxy.minimise import Minimiser
-from proxy.partners import load_partners
-from proxy.policy.load import load_policies
 from proxy.routing import Router
 from proxy.storage import Store, open_store
 from proxy.upstream import Upstream
@@ -71,16 +71,23 @@ def engine_keys(keys: KeyMaterial) -> Keys:
 
 
 def load_minimiser(config: Config, keys: KeyMaterial) -> Minimiser:
-    """Policies and partners from disk; raises ConfigError listing every problem."""
+    """Policies and partners from disk, cross-checked; raises ConfigError listing every problem.
+
+    The cross-check (:mod:`proxy.checked_policies`) runs unless ``minimisation.crosscheck`` is
+    off; it is the same as ``civetta policy check``'s.
+    """
     m = config.minimisation
-    policies = load_policies(m.policies_dir)
+    checked = load_checked(config)
+    policies, partners = checked.policies, checked.partners
+    if checked.errors or policies is None or partners is None:
+        raise ConfigError(list(checked.errors))
     texts = tuple(
         (str(path), path.read_text(encoding="utf-8"))
         for path in sorted({Path(p.file) for p in policies.policies})
     )
     return Minimiser(
         policies=policies,
-        partners=load_partners(m.partners_file),
+        partners=partners,
         keys=engine_keys(keys),
         allowed=m.operational_contacts,
         hashes={name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in texts},
@@ -107,7 +114,11 @@ async def open_state(
     proxy never becomes ready.
     """
     keys = load_keys(config.keys_dir, config.generate_keys)
-    minimiser = load_minimiser(config, keys)  # an invalid policy stops the start, listed
+    if not config.minimisation.crosscheck:
+        # The operator's explicit choice; said at every start so that it is never forgotten.
+        get_logger().warning("policy_crosscheck_disabled", config=config.source)
+    # An invalid policy, or one that fails the cross-check, stops the start, every error listed.
+    minimiser = load_minimiser(config, keys)
     store = store if store is not None else open_store(config.storage_url)
     await store.open()
     audit_log = AuditLog(store, keys, audit if audit is not None else audit_settings(config))

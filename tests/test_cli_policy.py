@@ -85,6 +85,46 @@ def test_check_reports_an_invalid_policy_and_a_broken_partner_directory_together
     assert lines[1].startswith(f"{partners}:") and "valid phone number" in lines[1]
 
 
+def test_check_looks_where_serve_looks_and_reports_missing_schemas_once(
+    shipped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``minimisation.schemas_dir`` is the default, ``--schemas`` overrides it; a directory
+    that is not there is one problem naming the setting, not one per policy."""
+    gone = tmp_path / "gone"
+    shipped.write_text(
+        shipped.read_text().replace(
+            f"  schemas_dir: {REPO / 'schemas'}", f"  schemas_dir: {gone}", 1
+        )
+    )
+    assert main(["policy", "check", "--config", str(shipped)]) == 1
+    captured = capsys.readouterr()
+    (error,) = captured.out.splitlines()
+    assert error.startswith(f"{shipped}: minimisation.schemas_dir: expected a directory")
+    assert f"got no directory at {gone} " in error and "1 problem(s)" in captured.err
+    argv = ["policy", "check", "--config", str(shipped), "--schemas", str(REPO / "schemas")]
+    assert main(argv) == 0
+    assert f"selectors cross-checked against {REPO / 'schemas'}, " in capsys.readouterr().out
+
+
+def test_check_checks_even_when_serve_is_told_not_to(
+    copied: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``minimisation.crosscheck: false`` switches off the proxy's check, not this command's;
+    a passing check says that serve will not repeat it."""
+    text = copied.read_text()
+    copied.write_text(text.replace("  watch: true\n", "  watch: true\n  crosscheck: false\n", 1))
+    assert main(["policy", "check", "--config", str(copied)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[-1] == "note: minimisation.crosscheck is false: civetta serve does not run this check"
+    )
+    policy = copied.parent / "policies" / "tmf621-trouble-ticket.yaml"
+    policy.write_text(policy.read_text().replace("$..note[*].text", "$..note[*].txt", 1))
+    assert main(["policy", "check", "--config", str(copied)]) == 1
+    (error,) = capsys.readouterr().out.splitlines()
+    assert error.startswith(f"{policy}:") and error.endswith("got 'txt'")
+
+
 def test_coverage_of_the_shipped_policies_has_no_gaps(
     shipped: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

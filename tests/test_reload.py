@@ -1,18 +1,23 @@
-"""Policy reloads: a valid change is swapped in, an invalid one refused and counted."""
+"""Policy reloads and start-up: a valid change is swapped in; an invalid one, or one failing the
+cross-check against the interface schemas, is refused and counted; neither starts a proxy."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
-from proxy.config import MinimisationConfig
+from proxy.config import Config, MinimisationConfig
+from proxy.errors import ConfigError
 from proxy.reload import reload_policies, snapshot
 from proxy.state import open_state
 from proxy.storage.memory import MemoryStore
-from proxy.testing import REPO, config
+from proxy.testing import REPO, SCHEMAS, config
 
 OPEN = REPO / "tests" / "fixtures" / "policy" / "open"
 
@@ -59,3 +64,128 @@ async def test_invalid_change_is_refused_and_the_old_policies_keep_serving(
         assert state.minimiser is old
         refused = state.metrics.policy_reloads.labels("refused")._value.get()
         assert refused == 1.0
+
+
+# --- the cross-check against the interface schemas, at start and on reload --------------------
+
+TYPO = "select: $..contactMedium[*].characteristic.phoneNumber\n"
+
+
+@pytest.fixture
+def shipped(tmp_path: Path) -> Path:
+    """A copy of the shipped policies (their partner directory included): tests edit it."""
+    target = tmp_path / "shipped"
+    shutil.copytree(REPO / "policies", target)
+    return target
+
+
+def misspell(policies: Path) -> str:
+    """Misspell the TMF622 phone selector; the ``file:line`` of its rule (``- id: phone``)."""
+    path = policies / "tmf622-product-order.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = text[: text.index(TYPO)].count("\n")  # the rule's line, one above its select
+    path.write_text(text.replace(TYPO, TYPO.replace("phoneNumber", "phoneNumbr"), 1), "utf-8")
+    return f"{path}:{line}: rule phone: "
+
+
+class Recorder:
+    """Stands in for the state's logger: every event with its keys."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, dict[str, object]]] = []
+
+    def __getattr__(self, level: str) -> Callable[..., None]:
+        def log(event: str, **keys: object) -> None:
+            self.events.append((level, event, keys))
+
+        return log
+
+
+def shipped_config(tmp_path: Path, policies: Path, **minimisation: Any) -> Config:
+    """The test configuration on these policies (and the shipped partner directory),
+    cross-checked against the repository's schemas unless ``minimisation`` says otherwise."""
+    partners = REPO / "policies" / "partners.yaml"
+    return config(tmp_path, [], minimisation=MinimisationConfig(policies, partners, **minimisation))
+
+
+async def test_a_change_failing_the_cross_check_is_refused_and_the_old_policies_keep_serving(
+    shipped: Path, tmp_path: Path
+) -> None:
+    """Valid YAML, but a selector no schema element matches: refused like an invalid file,
+    logged with its ``file:line``, counted; the policies in force stay and nothing is published."""
+    store = MemoryStore()
+    async with open_state(shipped_config(tmp_path, shipped), store) as state:
+        old = state.minimiser
+        state.log = recorder = Recorder()
+        size = (await store.head()).size
+        where = misspell(shipped)
+        assert await reload_policies(state) is False
+        assert state.minimiser is old
+        assert state.metrics.policy_reloads.labels("refused")._value.get() == 1.0
+        assert state.metrics.policy_reloads.labels("ok")._value.get() == 0.0
+        ((level, event, keys),) = recorder.events
+        assert (level, event, keys["count"]) == ("error", "policy_reload_refused", 1)
+        errors = keys["errors"]
+        assert isinstance(errors, list)
+        (error,) = errors
+        assert error.startswith(where) and error.endswith("got 'phoneNumbr'")
+        assert (await store.head()).size == size  # no policy leaf for a refused version
+        # Put right, the next reload is accepted.
+        path = shipped / "tmf622-product-order.yaml"
+        path.write_text(path.read_text().replace("phoneNumbr", "phoneNumber"), "utf-8")
+        assert await reload_policies(state) is True
+        assert state.minimiser is not old
+
+
+async def test_policies_failing_the_cross_check_stop_the_start(
+    shipped: Path, tmp_path: Path
+) -> None:
+    """Nothing is opened: the error, as ``file:line: message``, is all that comes out."""
+    where = misspell(shipped)
+    store = MemoryStore()
+    with pytest.raises(ConfigError) as caught:
+        async with open_state(shipped_config(tmp_path, shipped), store):
+            pytest.fail("the proxy started on a policy that fails the cross-check")
+    (error,) = caught.value.errors
+    assert error.startswith(where) and error.endswith("got 'phoneNumbr'")
+    assert (await store.head()).size == 0
+
+
+async def test_a_missing_schemas_directory_stops_the_start_and_refuses_reloads(
+    tmp_path: Path,
+) -> None:
+    """Policies that cannot be checked are not served: one error naming the setting and path."""
+    gone = tmp_path / "no-schemas"
+    cfg = shipped_config(tmp_path, OPEN, schemas_dir=gone)
+    with pytest.raises(ConfigError) as caught:
+        async with open_state(cfg, MemoryStore()):
+            pytest.fail("the proxy started without its schemas")
+    (error,) = caught.value.errors
+    assert error.startswith("<test>: minimisation.schemas_dir: expected a directory of ")
+    assert f"got no directory at {gone} " in error
+    # Removed while serving: the next reload is refused, the policies in force stay.
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    async with open_state(
+        shipped_config(tmp_path, OPEN, schemas_dir=schemas), MemoryStore()
+    ) as state:
+        old = state.minimiser
+        shutil.rmtree(schemas)
+        assert await reload_policies(state) is False
+        assert state.minimiser is old
+
+
+async def test_the_cross_check_is_off_only_when_the_operator_says_so_and_that_is_logged(
+    shipped: Path, tmp_path: Path
+) -> None:
+    """``crosscheck: false``: no schemas needed, a typo is served, a warning at every start."""
+    misspell(shipped)
+    cfg = shipped_config(tmp_path, shipped, schemas_dir=tmp_path / "none", crosscheck=False)
+    with capture_logs() as logs:
+        async with open_state(cfg, MemoryStore()) as state:
+            assert state.minimiser.policies.named("tmf622-v4-product-order") is not None
+    assert {
+        "event": "policy_crosscheck_disabled",
+        "log_level": "warning",
+        "config": "<test>",
+    } in logs

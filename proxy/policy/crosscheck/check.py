@@ -1,6 +1,7 @@
 """The cross-check: every selector of a policy against the schemas it names.
 
-``civetta policy check`` runs :func:`crosscheck`.
+``civetta policy check``, and the proxy at start and on every reload
+(:mod:`proxy.checked_policies`), run :func:`crosscheck`.
 A selector that can never match lets personal data through without a word
 (``$..contactMedium[*].characteristic.phoneNumbr`` selects nothing), so every selector of a
 policy that names its ``schema`` (rules, response rules, ``order_ref`` and a body ``partner``)
