@@ -3,8 +3,10 @@
 A chain is a maximal run of digit groups joined by up to three separator characters (space,
 ``.``, ``-``, ``/``, brackets, ``~``), optionally led by ``+``: ``347.123.45.67``,
 ``+39 (0)6 1234 5678``, ``3 4 7 1 2 3 4 5 6 7``. A chain never starts inside a word (so a
-codice migrazione such as ``TIM0612345678001A`` holds none) nor right after ``digit:`` (the
-minutes of a time); a group glued to a word at its end is dropped. Both the phone detector and
+codice migrazione such as ``TIM0612345678001A`` holds none) unless that word is a phone label
+(``tel3471234567``), nor right after ``digit:`` (the minutes of a time); a group glued at its
+end to a code (a check letter, a hex tail) is dropped, one run into a word
+(``02 12345678Recapito``) is not. Both the phone detector and
 the known-value search (:mod:`proxy.detect.known`) read chains; this module also holds the
 boundary rules that turn a chain into candidates (identifier tails, protected spans).
 """
@@ -28,6 +30,10 @@ _CHAIN: Final = re.compile(rf"[0-9](?:{_SEPARATORS}{{0,3}}[0-9])*")
 _GROUP: Final = re.compile(r"[0-9]+")
 _JOINERS: Final = re.compile(r"[-_/]+")
 _LABEL_BEFORE: Final = re.compile(r"([A-Za-z]+)[-_/]$")
+#: The letters right before a chain, as a whole word ("tel" in "tel3471234567", not "xtel").
+_LABEL_GLUED: Final = re.compile(r"(?<![^\W\d_])([A-Za-z]+)$")
+_LETTERS: Final = re.compile(r"[^\W\d_]+")
+_HEX_LETTERS: Final = re.compile(r"[A-Fa-f]+")
 _DIGITS_ONLY: Final = str.maketrans("", "", "0123456789")
 Spans = list[tuple[int, int]]
 
@@ -81,8 +87,8 @@ def chains(text: str, min_digits: int = 1) -> list[Chain]:
             if prefix == start:
                 groups = groups[1:]  # the first group belongs to a word or to a time
             prefix = groups[0][0] if groups else start
-        if end < len(text) and text[end].isalpha() and groups:
-            groups = groups[:-1]  # the last group is glued to a word: not a number of ours
+        if end < len(text) and text[end].isalpha() and groups and not _word_after(text, end):
+            groups = groups[:-1]  # the last group is glued to a code: not a number of ours
         if groups:
             first = groups[0][0]
             plus = prefix < first and "+" in text[prefix:first]
@@ -103,11 +109,27 @@ def _prefix(text: str, start: int) -> int:
 
 
 def _glued_before(text: str, at: int) -> bool:
-    # A chain never starts inside a word or right after "digit:" (the minutes of a time).
+    # A chain never starts inside a word or right after "digit:" (the minutes of a time),
+    # except right after a phone label written without a space ("tel3471234567").
     if at == 0:
         return False
     before = text[at - 1]
+    if before.isalpha():
+        label = _LABEL_GLUED.search(text, max(0, at - 12), at)
+        return label is None or label.group(1).lower() not in PHONE_LABELS
     return before.isalnum() or (before == ":" and at >= 2 and text[at - 2].isdigit())
+
+
+def _word_after(text: str, at: int) -> bool:
+    """Whether the letters glued to a chain's end at ``at`` are a word, not a code's tail.
+
+    "02 00000000Recapito" (a number run into the next word) is still a number; the check
+    letter of a codice migrazione ("…001A"), a hex id's tail ("…78ab") or a unit written
+    short are not words: three letters or more, at least one of them past ``f``.
+    """
+    letters = _LETTERS.match(text, at)
+    word = letters.group() if letters is not None else ""
+    return len(word) >= 3 and not _HEX_LETTERS.fullmatch(word)
 
 
 def hangs_off_identifier(text: str, start: int, hidden: Spans) -> bool:

@@ -4,9 +4,10 @@ The detector works on canonical text (:mod:`proxy.detect.normalise`) in three st
 
 1. Find *chains* (:mod:`proxy.detect.chains`): digits joined by up to three separators,
    optionally led by ``+``. This catches ``347.123.45.67``, ``+39 (0)6 1234 5678`` and
-   ``3 4 7 1 2 3 4 5 6 7``, which ``PhoneNumberMatcher`` misses or splits. A chain glued to a
-   letter (``TIM0612345678001A``, a codice migrazione) or hanging off an identifier
-   (``ord-2026-000123``) is no phone number.
+   ``3 4 7 1 2 3 4 5 6 7``, which ``PhoneNumberMatcher`` misses or splits. A chain inside an
+   alphanumeric code (``TIM0612345678001A``, a codice migrazione) or hanging off an identifier
+   (``ord-2026-000123``) is no phone number; one glued to a phone label (``tel347…``) or run
+   into the next word (``…5678Recapito``) still is.
 2. Take out what only looks numeric (:func:`proxy.detect.spans.protected`: dates, times, IP
    addresses, measurements, amounts, IBANs, numbers after a code label).
 3. Split each chain into the longest runs of whole digit groups that ``phonenumbers`` declares

@@ -85,16 +85,17 @@ _AT_GROUP: Final = re.compile(
             r"(?![0-9]|\.[0-9])",
             r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f])",
             # Measurements and speeds: -27,5 dBm, 1000/300 Mbps, 12 %, 49,90 €. Not the last
-            # group of a longer chain ("06 12345678 €" is a number before a price), and no
-            # leading zero ("0471/123456 Mbps" is a landline before a word, not a speed).
-            r"(?<![0-9.,])(?<![0-9][ ./-])(?!0[0-9])(?:"
+            # group of a longer chain ("06 12345678 €" is a number before a price: see
+            # ``protected``), and no leading zero ("0471/123456 Mbps" is a landline before a
+            # word, not a speed).
+            r"(?P<measure>(?<![0-9.,])(?<![0-9][ ./-])(?!0[0-9])(?:"
             rf"[0-9]{{1,5}}\s?/\s?[0-9]{{1,5}}\s?{_RATES}"  # speeds: 1000/300 Mbps, 10000/10000
-            rf"|[0-9]{{1,6}}(?:[.,][0-9]{{1,3}})?\s?{_UNITS})(?![A-Za-z])",
+            rf"|[0-9]{{1,6}}(?:[.,][0-9]{{1,3}})?\s?{_UNITS})(?![A-Za-z]))",
             # Amounts with thousands separators: € 1.234,56, EUR 12 345, 1.234.567,00 euro.
             r"(?:(?<=€)|(?<=€ )|(?<=(?i:eur) ))[0-9]{1,3}(?:[.' ][0-9]{3})*(?:,[0-9]{1,2})?"
             r"(?![0-9])",
-            r"(?<![0-9.,])(?<![0-9][ ./-])[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]{1,2})?"
-            r"\s?(?i:€|eur|euro)",
+            r"(?P<priced>(?<![0-9.,])(?<![0-9][ ./-])[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]{1,2})?"
+            r"\s?(?i:€|eur|euro))",
         )
     )
 )
@@ -125,13 +126,19 @@ def protected(text: str, groups: Sequence[tuple[int, int]]) -> list[tuple[int, i
     """Protected spans among the digit ``groups`` (``(start, end)``) of one chain of ``text``."""
     found: list[tuple[int, int]] = []
     covered = -1
-    for start, _ in groups:
+    for index, (start, _) in enumerate(groups):
         if start < covered:
             continue
         match = _AT_GROUP.match(text, start)
-        if match is not None:
-            found.append(match.span())
-            covered = match.end()
+        if match is None:
+            continue
+        if index and (match.group("measure") or match.group("priced")):
+            # A measurement or a price never starts inside a chain: "347 - 765 - 4321 € 29,90"
+            # and "(02) 10000.000 € 29,90" are numbers written before an amount, whatever
+            # separates their groups.
+            continue
+        found.append(match.span())
+        covered = match.end()
     first, last = groups[0][0], groups[-1][1]
     head = text[max(0, first - REACH) : first][::-1]
     labelled = len(groups) == 1 and _LABEL_HEAD_REVERSED.match(head) is not None

@@ -27,6 +27,17 @@ def test_chains_glued_to_letters_lose_the_glued_group() -> None:
     assert chains("347 1234567abc")[0].groups == ((0, 3),)
 
 
+def test_a_phone_label_or_a_word_glued_to_a_number_does_not_hide_it() -> None:
+    """``tel3471234567`` and ``…5678Recapito`` keep their groups; a longer word before does not
+    count as a label, and a code's short or hexadecimal tail is still a code."""
+    assert chains("tel3471234567")[0].groups == ((3, 13),)
+    assert chains("CELL3471234567")[0].groups == ((4, 14),)
+    assert chains("02 12345678Recapito")[0].groups == ((0, 2), (3, 11))
+    assert chains("hotel3471234567") == []
+    assert chains("0612345678abcdef") == []
+    assert chains("0612345678001A") == []
+
+
 def test_chains_do_not_start_on_the_minutes_of_a_time() -> None:
     """``08:00 321 0000000``: the chain starts at 321, not at the 00 after the colon."""
     assert [c.groups[0] for c in chains("08:00 321 0000000")] == [(0, 2), (6, 9)]

@@ -82,3 +82,12 @@ def test_second_opinion_adds_nothing_the_chain_pass_has() -> None:
 def test_second_opinion_respects_protected_spans() -> None:
     """The second opinion sees masked text, so it cannot flag a date or an IP address."""
     assert _found("il 03/12/2026 alle 14:30 da 192.168.1.10", thorough=True) == []
+
+
+def test_a_number_before_an_amount_or_a_unit_is_still_a_number() -> None:
+    """A measurement or a price never starts inside a chain, whatever the separators; alone
+    it is protected as before."""
+    assert _found("347 - 765 - 4321 € 29,90") == [("347 - 765 - 4321", "+393477654321")]
+    assert _found("(02) 10000.000 € 29,90") == [("(02) 10000.000", "+390210000000")]
+    assert _found("320 - 000 - 1000 Mbps") == [("320 - 000 - 1000", "+393200001000")]
+    assert _found("profilo 1000/300 Mbps, canone 1.234,56 €, -27,5 dBm") == []
