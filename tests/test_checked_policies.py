@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,8 @@ import pytest
 
 from proxy.checked_policies import load_checked
 from proxy.config import Config, MinimisationConfig
-from proxy.testing import REPO, SCHEMAS, config
+from proxy.testing import SCHEMAS, config
+from tests.shipped_copy import copy_shipped
 
 GOOD = "select: $..note[*].text\n"
 
@@ -18,13 +18,11 @@ GOOD = "select: $..note[*].text\n"
 @pytest.fixture
 def policies(tmp_path: Path) -> Path:
     """A copy of the shipped policies and partner directory."""
-    target = tmp_path / "policies"
-    shutil.copytree(REPO / "policies", target)
-    return target
+    return copy_shipped(tmp_path)
 
 
 def configured(tmp_path: Path, policies: Path, **minimisation: Any) -> Config:
-    """The test configuration on ``policies``."""
+    """The test configuration on ``policies`` with their own partner directory."""
     settings = MinimisationConfig(policies, policies / "partners.yaml", **minimisation)
     return config(tmp_path, [], minimisation=settings)
 

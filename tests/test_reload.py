@@ -7,17 +7,17 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
-from proxy.config import Config, MinimisationConfig
+from proxy.config import MinimisationConfig
 from proxy.errors import ConfigError
 from proxy.reload import reload_policies, snapshot
 from proxy.state import open_state
 from proxy.storage.memory import MemoryStore
 from proxy.testing import REPO, SCHEMAS, config
+from tests.shipped_copy import copy_shipped, misspell, shipped_config
 
 OPEN = REPO / "tests" / "fixtures" / "policy" / "open"
 
@@ -73,19 +73,14 @@ TYPO = "select: $..contactMedium[*].characteristic.phoneNumber\n"
 
 @pytest.fixture
 def shipped(tmp_path: Path) -> Path:
-    """A copy of the shipped policies (their partner directory included): tests edit it."""
-    target = tmp_path / "shipped"
-    shutil.copytree(REPO / "policies", target)
-    return target
+    """A copy of the shipped policies: tests edit it."""
+    return copy_shipped(tmp_path)
 
 
-def misspell(policies: Path) -> str:
-    """Misspell the TMF622 phone selector; the ``file:line`` of its rule (``- id: phone``)."""
-    path = policies / "tmf622-product-order.yaml"
-    text = path.read_text(encoding="utf-8")
-    line = text[: text.index(TYPO)].count("\n")  # the rule's line, one above its select
-    path.write_text(text.replace(TYPO, TYPO.replace("phoneNumber", "phoneNumbr"), 1), "utf-8")
-    return f"{path}:{line}: rule phone: "
+def misspell_phone(policies: Path) -> str:
+    """Misspell the TMF622 phone selector; the ``file:line: rule phone: `` of its errors."""
+    bad = TYPO.replace("phoneNumber", "phoneNumbr")
+    return misspell(policies / "tmf622-product-order.yaml", TYPO, bad) + "rule phone: "
 
 
 class Recorder:
@@ -101,13 +96,6 @@ class Recorder:
         return log
 
 
-def shipped_config(tmp_path: Path, policies: Path, **minimisation: Any) -> Config:
-    """The test configuration on these policies (and the shipped partner directory),
-    cross-checked against the repository's schemas unless ``minimisation`` says otherwise."""
-    partners = REPO / "policies" / "partners.yaml"
-    return config(tmp_path, [], minimisation=MinimisationConfig(policies, partners, **minimisation))
-
-
 async def test_a_change_failing_the_cross_check_is_refused_and_the_old_policies_keep_serving(
     shipped: Path, tmp_path: Path
 ) -> None:
@@ -118,7 +106,7 @@ async def test_a_change_failing_the_cross_check_is_refused_and_the_old_policies_
         old = state.minimiser
         state.log = recorder = Recorder()
         size = (await store.head()).size
-        where = misspell(shipped)
+        where = misspell_phone(shipped)
         assert await reload_policies(state) is False
         assert state.minimiser is old
         assert state.metrics.policy_reloads.labels("refused")._value.get() == 1.0
@@ -141,7 +129,7 @@ async def test_policies_failing_the_cross_check_stop_the_start(
     shipped: Path, tmp_path: Path
 ) -> None:
     """Nothing is opened: the error, as ``file:line: message``, is all that comes out."""
-    where = misspell(shipped)
+    where = misspell_phone(shipped)
     store = MemoryStore()
     with pytest.raises(ConfigError) as caught:
         async with open_state(shipped_config(tmp_path, shipped), store):
@@ -179,7 +167,7 @@ async def test_the_cross_check_is_off_only_when_the_operator_says_so_and_that_is
     shipped: Path, tmp_path: Path
 ) -> None:
     """``crosscheck: false``: no schemas needed, a typo is served, a warning at every start."""
-    misspell(shipped)
+    misspell_phone(shipped)
     cfg = shipped_config(tmp_path, shipped, schemas_dir=tmp_path / "none", crosscheck=False)
     with capture_logs() as logs:
         async with open_state(cfg, MemoryStore()) as state:

@@ -7,31 +7,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import socket
 from pathlib import Path
 
-from proxy.testing import REPO, SCHEMAS
+from proxy.testing import SCHEMAS
 from tests.e2e.conftest import free_port
 from tests.e2e.test_cli import CONFIG, START_S, civetta, log_events
+from tests.shipped_copy import copy_shipped, misspell
 
 ORD = "{http://wholesale.example.it/ordering/v1}"
 
 
-def misspell(path: Path, good: str, bad: str) -> str:
-    """Replace the first ``good`` select by ``bad``; the ``file:line`` of its rule (the last
-    ``- id:`` before the select)."""
-    text = path.read_text(encoding="utf-8")
-    before = text[: text.index(good)]
-    line = before[: before.rindex("- id: ")].count("\n") + 1
-    path.write_text(text.replace(good, bad, 1), encoding="utf-8")
-    return f"{path}:{line}: "
-
-
 def broken_policies(root: Path) -> tuple[Path, list[str]]:
     """A copy of the shipped policies with a typo in two files: the copy and where each is."""
-    policies = root / "policies"
-    shutil.copytree(REPO / "policies", policies)
+    policies = copy_shipped(root)
     soap = misspell(
         policies / "soap-wholesale.yaml",
         f"select: //{ORD}referente/{ORD}telefono\n",
