@@ -18,13 +18,57 @@ SAFE_NAME: Final = re.compile(r"[A-Za-z_@$][A-Za-z0-9_@$-]{0,63}")
 _CONTENT_ONLY: Final = (etree._Comment, etree._ProcessingInstruction)
 
 
+def json_texts(doc: object) -> list[str]:
+    """Keys, strings and numbers of a parsed JSON document, in document order (pre-order).
+
+    What the egress guard scans on every message: no path is built here (see
+    :class:`JsonStrings`). Recursive: parsed bodies are at most 64 deep (``parse_json``).
+    """
+    texts: list[str] = []
+    append = texts.append
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            append(value)
+        elif isinstance(value, dict):
+            texts.extend([str(key) for key in value])  # a member's key before its value
+            for child in value.values():
+                walk(child)
+        elif isinstance(value, list | tuple):
+            for child in value:
+                walk(child)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            append(repr(value))  # a number can be a phone too
+
+    walk(doc)
+    return texts
+
+
 class JsonStrings:
-    """Keys, strings and numbers of a parsed JSON document, and their JSONPaths."""
+    """Keys, strings and numbers of a parsed JSON document, and their JSONPaths.
+
+    ``texts`` is collected at once; the tables that name a text's path are built only when a
+    path is asked for, which on most messages (nothing found) is never.
+    """
 
     def __init__(self, doc: object) -> None:
         """Collect the strings of ``doc`` (booleans and nulls carry no data)."""
-        # Flat tables rather than objects: this runs over every member of every message.
-        texts: list[str] = []
+        self._doc = doc
+        self.texts = json_texts(doc)
+        self._tables: _JsonTables | None = None
+
+    def path(self, index: int, flagged: Collection[int]) -> str:
+        """The JSONPath of text ``index``; keys in ``flagged`` texts are named by position."""
+        if self._tables is None:
+            self._tables = _JsonTables(self._doc)
+        return self._tables.path_of(self._tables.owner[index], flagged)
+
+
+class _JsonTables:
+    """Which node each text of :func:`json_texts` belongs to, and each node's parent and name."""
+
+    def __init__(self, doc: object) -> None:
+        # Flat tables rather than objects; the same pre-order as json_texts.
         owner: list[int] = []  # per text: the node it belongs to (its value, or its key)
         parent: list[int] = [-1]
         segment: list[str | int] = ["$"]
@@ -33,14 +77,12 @@ class JsonStrings:
         while stack:
             value, node = stack.pop()
             if isinstance(value, str):
-                texts.append(value)
                 owner.append(node)
             elif isinstance(value, dict):
                 first = len(parent)
                 for key in value:
-                    key_text[len(parent)] = len(texts)
+                    key_text[len(parent)] = len(owner)
                     owner.append(len(parent))
-                    texts.append(str(key))
                     parent.append(node)
                     segment.append(str(key))
                 children = list(value.values())
@@ -51,24 +93,19 @@ class JsonStrings:
                 segment.extend(range(len(value)))
                 stack.extend((value[i], first + i) for i in range(len(value) - 1, -1, -1))
             elif isinstance(value, int | float) and not isinstance(value, bool):
-                texts.append(repr(value))  # a number can be a phone too
                 owner.append(node)
-        self.texts = texts
-        self._owner = owner
+        self.owner = owner
         self._parent = parent
         self._segment = segment
         self._key_text = key_text
         self._paths: dict[int, str] = {0: "$"}
 
-    def path(self, index: int, flagged: Collection[int]) -> str:
-        """The JSONPath of text ``index``; keys in ``flagged`` texts are named by position."""
-        return self._path_of(self._owner[index], flagged)
-
-    def _path_of(self, node: int, flagged: Collection[int]) -> str:
+    def path_of(self, node: int, flagged: Collection[int]) -> str:
+        """The JSONPath of ``node``; keys in ``flagged`` texts are named by position."""
         known = self._paths.get(node)
         if known is not None:
             return known
-        parent = self._path_of(self._parent[node], flagged)
+        parent = self.path_of(self._parent[node], flagged)
         segment = self._segment[node]
         if isinstance(segment, int):
             path = f"{parent}[{segment}]"

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from proxy.detect.walk import JsonStrings, XmlStrings
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.from_regex(r"[a-z]{1,4}", fullmatch=True), children, max_size=4)
+    ),
+    max_leaves=25,
+)
 
 
 def test_json_strings_come_in_document_order_with_keys() -> None:
@@ -41,3 +54,28 @@ def test_xml_whitespace_tails_are_not_collected() -> None:
     """Indentation carries nothing and is skipped."""
     root = etree.fromstring("<r>\n  <a>x</a>\n</r>")
     assert XmlStrings(root).texts == ["x"]
+
+
+def _expected(doc: Any, path: str = "$") -> list[tuple[str, str]]:
+    # An independent walk: (text, path) in pre-order, a member's key named by the member.
+    if isinstance(doc, str):
+        return [(doc, path)]
+    if isinstance(doc, dict):
+        keys = [(key, f"{path}.{key}") for key in doc]
+        return keys + [
+            pair for key, value in doc.items() for pair in _expected(value, f"{path}.{key}")
+        ]
+    if isinstance(doc, list):
+        return [pair for i, value in enumerate(doc) for pair in _expected(value, f"{path}[{i}]")]
+    if isinstance(doc, int | float) and not isinstance(doc, bool):
+        return [(repr(doc), path)]
+    return []
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=_JSON)
+def test_texts_and_paths_follow_the_document_in_order(doc: Any) -> None:
+    """Texts come in pre-order (keys before their values) and each path names its place."""
+    strings = JsonStrings(doc)
+    named = [(text, strings.path(index, set())) for index, text in enumerate(strings.texts)]
+    assert named == _expected(doc)
