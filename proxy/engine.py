@@ -41,6 +41,8 @@ from proxy.actions.base import (
     mac,
 )
 from proxy.detect.known import ValueSet
+from proxy.detect.scrubber import Remembering
+from proxy.detect.walk import XmlStrings, json_texts
 from proxy.errors import PolicyError
 from proxy.formats.patch import JsonPatchOp
 from proxy.policy.document import Document, Node, Slot
@@ -116,24 +118,33 @@ class _Run:
             self.allowed.extend(v for v in (partner.phone, partner.email, partner.name) if v)
 
     def rule(self, rule: Rule, doc: Document, env: Env) -> None:
-        seen: set[object] | None = set() if rule.selector.overlapping else None
+        reach = rule.handler.reach
         try:
-            for node in doc.select(rule.selector):
-                self.node(node, rule, env, seen)
+            if reach is Reach.SCALAR:
+                # The common case, looped here rather than through node() for every match.
+                for node in doc.select(rule.selector):
+                    slot = node.scalar()
+                    if slot is not None:
+                        self.edit(slot, rule, env)
+            else:
+                seen: set[object] | None = set() if rule.selector.overlapping else None
+                for node in doc.select(rule.selector):
+                    self.node(node, rule, env, seen)
         except PolicyError as exc:
             raise PolicyError(f"rule {rule.id} ({rule.where}): {exc.message}") from exc
 
     def node(self, node: Node, rule: Rule, env: Env, seen: set[object] | None) -> None:
         action = rule.handler
-        if action.reach is Reach.NODE:
+        reach = action.reach
+        if reach is Reach.NODE:
             self.remove(node, rule)
-        elif action.reach is Reach.CHILDREN:
+        elif reach is Reach.CHILDREN:
             if not isinstance(action, Allow):
                 raise PolicyError(f"expected allow to filter children, got {action.name}")
             for name, child in list(node.children()):
                 if not action.permits(name):
                     self.remove(child, rule)
-        elif action.reach is Reach.SCALAR:
+        elif reach is Reach.SCALAR:
             slot = node.scalar()
             if slot is not None:
                 self.edit(slot, rule, env)
@@ -141,9 +152,10 @@ class _Run:
             for slot in node.leaves():
                 if seen is not None:
                     # Overlapping matches (a node and its descendant) must not edit a leaf twice.
-                    if slot.ident in seen:
+                    ident = slot.ident
+                    if ident in seen:
                         continue
-                    seen.add(slot.ident)
+                    seen.add(ident)
                 self.edit(slot, rule, env)
 
     def remove(self, node: Node, rule: Rule) -> None:
@@ -156,28 +168,31 @@ class _Run:
 
     def edit(self, slot: Slot, rule: Rule, env: Env) -> None:
         original = slot.text
-        if original in self.untouchable and rule.handler.phase is Phase.FREE_TEXT:
+        handler = rule.handler
+        if original in self.untouchable and handler.phase is Phase.FREE_TEXT:
             return
         try:
-            change: Change = rule.handler.apply(original, env)
+            change: Change = handler.apply(original, env)
         except PolicyError as exc:
             raise PolicyError(f"at {slot.path}: {exc.message}") from exc
-        if change.value is None and not change.record:
+        value, removed, record, allowed, token, token_id = change
+        if value is None and not record:
             return
+        # The path is rendered only now: most leaves a rule looks at need no decision.
         path = slot.path
-        if change.value is not None and change.value != original:
-            slot.set(change.value)
+        if value is not None and value != original:
+            slot.set(value)
             self.changed = True
         commitment = None
-        if change.removed:
+        if removed:
             commitment = mac(self.context.keys.commit, path.encode(), original.encode())
-            if rule.handler.phase is Phase.STRUCTURED:
+            if handler.phase is Phase.STRUCTURED:
                 self.removed.append(original)
-        if change.allowed:
-            self.allowed.append(change.allowed)
-        if change.token is not None:
-            self.token(change.token, path)
-        self.decisions.append(Decision(path, rule.id, rule.action, commitment, change.token_id))
+        if allowed:
+            self.allowed.append(allowed)
+        if token is not None:
+            self.token(token, path)
+        self.decisions.append(Decision(path, rule.id, rule.action, commitment, token_id))
 
     def token(self, token: IssuedToken, path: str) -> None:
         known = self.tokens.setdefault(token.token, token)
@@ -211,6 +226,10 @@ def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
         known = ValueSet.compile(removed).without(permitted)
         free = Env(context, known, permitted)
         run.untouchable = frozenset(allowed)
+        if isinstance(context.scrubber, Remembering):
+            # One detection pass over every text of the message, instead of one call per text
+            # each scrub rule selects (and the egress guard reuses what it found clean).
+            context.scrubber.prime(_texts(document), known, permitted)
         for rule in free_text:
             run.rule(rule, doc, free)
     # 5. Deferred removals.
@@ -225,6 +244,16 @@ def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
         known,
         permitted,
     )
+
+
+def _texts(document: Any) -> list[str]:
+    # Every string of a parsed body, as the egress guard collects them.
+    if isinstance(document, etree._Element | etree._ElementTree) or hasattr(document, "tree"):
+        tree = document.tree if hasattr(document, "tree") else document
+        return XmlStrings(tree.getroot() if isinstance(tree, etree._ElementTree) else tree).texts
+    if isinstance(document, tuple | list) and any(isinstance(op, JsonPatchOp) for op in document):
+        return json_texts([op.value for op in document if isinstance(op, JsonPatchOp)])
+    return json_texts(document)
 
 
 def _permitted(allowed: tuple[str, ...], context: Context) -> ValueSet:

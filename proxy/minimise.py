@@ -21,7 +21,7 @@ from typing import Any, Final
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from proxy.detect.egress import Finding, guard, scan_json, scan_query, scan_xml
-from proxy.detect.finder import EMPTY, Values, find
+from proxy.detect.finder import EMPTY, Values, find_many
 from proxy.detect.known import ValueSet
 from proxy.detect.scrubber import Remembering, Scrubber
 from proxy.engine import Context, Decision, IssuedToken, Keys, Partner, apply
@@ -145,7 +145,7 @@ def minimise_request(
             )
     order_ref = policy.order_reference(message.document)
     # 4. Apply the policy (pure). The scrubber notes the texts it found clean, for step 5.
-    scrubber = Remembering(m.scrubber, set())
+    scrubber = Remembering(m.scrubber)
     context = Context(
         keys=m.keys,
         partner=partner,
@@ -306,11 +306,12 @@ def _guard_headers(headers: Mapping[str, str], allowed: ValueSet, removed: Value
     # Connection header names are dropped on the way).
     multi = headers if isinstance(headers, CIMultiDict | CIMultiDictProxy) else CIMultiDict(headers)
     forwarded = end_to_end(multi)
+    scanned = [(name, value) for name, value in forwarded.items() if name.lower() != _REQUEST_ID]
+    found = find_many([value for _, value in scanned], removed, allowed)  # one pass for all
     findings = [
         Finding(_header_path(name), match.kind)
-        for name, value in forwarded.items()
-        if name.lower() != _REQUEST_ID
-        for match in find(value, removed, allowed)
+        for (name, _), matches in zip(scanned, found, strict=True)
+        for match in matches
     ]
     if findings:
         _block(findings)

@@ -9,10 +9,12 @@ codice migrazione, measurements (``-27,5 dBm``) and speeds survive; so does ever
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from proxy.detect.finder import Values, compiled, find
+from proxy.detect.finder import Values, compiled, find, find_many
+from proxy.detect.known import ValueSet
 from proxy.detect.spans import Match
 
 PLACEHOLDER: Final = "[rimosso]"
@@ -48,7 +50,10 @@ class Scrubber:
         ``known`` are the values the policy removed from structured fields of the same message;
         ``allowed`` are never replaced. Either may be a precompiled :class:`ValueSet`.
         """
-        matches = self.find(text, known, allowed)
+        return self.replace(text, self.find(text, known, allowed))
+
+    def replace(self, text: str, matches: Sequence[Match]) -> tuple[str, int]:
+        """``text`` with each of ``matches`` (sorted, not overlapping) replaced, and their count."""
         if not matches:
             return text, 0
         pieces = []
@@ -61,22 +66,50 @@ class Scrubber:
         return "".join(pieces), len(matches)
 
 
-@dataclass(frozen=True, slots=True)
 class Remembering:
-    """A scrubber for one message that remembers the texts it found nothing in.
+    """The scrubber of one message: it scans the message's texts in one pass, and remembers
+    the texts it found nothing in.
 
-    The egress guard then skips them: it looks for the same things with no more removed values
-    and no fewer allowed ones (see :func:`proxy.minimise.minimise_request`), so a text the
-    scrubber found clean is clean for the guard too, and the message's longest strings (notes,
-    descriptions) are not scanned twice. A text the scrubber changed is scanned again.
+    :meth:`prime` runs the detectors over every text of the message at once (one joined pass,
+    :func:`~proxy.detect.finder.find_many`) before the free-text rules, so each ``scrub`` of a
+    primed text with the primed values is a look-up rather than a call with its fixed cost.
+    The egress guard then skips the texts found clean: it looks for the same things with no
+    more removed values and no fewer allowed ones (see :func:`proxy.minimise.minimise_request`),
+    so a text clean here is clean for it too. A text the rules changed is scanned again.
     Lives as long as the message: the texts are that message's own, in memory only.
     """
 
-    scrubber: Scrubber
-    clean: set[str]
+    __slots__ = ("_allowed", "_known", "_primed", "clean", "scrubber")
+
+    def __init__(self, scrubber: Scrubber) -> None:
+        """Wrap the proxy's ``scrubber`` for one message."""
+        self.scrubber = scrubber
+        #: Texts known to hold nothing for the primed (or given) values.
+        self.clean: set[str] = set()
+        self._primed: dict[str, list[Match]] = {}
+        self._known: object = None
+        self._allowed: object = None
+
+    def prime(self, texts: Sequence[str], known: ValueSet, allowed: ValueSet) -> None:
+        """Detect in all of ``texts`` at once, for later ``scrub`` calls with these values.
+
+        Only for the proxy's own :class:`Scrubber`: a substitute keeps being asked each time.
+        """
+        if type(self.scrubber) is not Scrubber:
+            return
+        unique = list(dict.fromkeys(texts))
+        found = find_many(unique, known.without(allowed), allowed, thorough=self.scrubber.thorough)
+        self._primed = dict(zip(unique, found, strict=True))
+        self.clean.update(text for text, matches in self._primed.items() if not matches)
+        self._known, self._allowed = known, allowed
 
     def scrub(self, text: str, known: Values, allowed: Values) -> tuple[str, int]:
-        """:meth:`Scrubber.scrub`, noting ``text`` when nothing was found in it."""
+        """:meth:`Scrubber.scrub`, from the primed pass when it covered ``text``."""
+        primed = (
+            self._primed.get(text) if known is self._known and allowed is self._allowed else None
+        )
+        if primed is not None:
+            return self.scrubber.replace(text, primed)
         scrubbed, count = self.scrubber.scrub(text, known, allowed)
         if count == 0:
             self.clean.add(text)

@@ -124,10 +124,30 @@ def test_removed_values_are_found_in_any_spelling(
 
 def test_remembering_notes_only_the_texts_found_clean() -> None:
     """A message's scrubber remembers clean texts for the guard, never the ones it changed."""
-    remembering = Remembering(Scrubber(), set())
+    remembering = Remembering(Scrubber())
     clean, dirty = "guasto LED LOS rosso", "richiamare al 347 123 4567"
     assert remembering.scrub(clean, (), ()) == (clean, 0)
     scrubbed, count = remembering.scrub(dirty, (), ())
     assert count == 1
     assert remembering.clean == {clean}
     assert dirty not in remembering.clean and scrubbed not in remembering.clean
+
+
+def test_a_primed_scrubber_gives_what_the_plain_one_gives() -> None:
+    """One pass over the message's texts, then each scrub is a look-up with the same result;
+    other values, or a text the pass did not see, go to the detectors as before."""
+    texts = [
+        "guasto LED LOS rosso",
+        "richiamare Rossi al 347 123 4567",
+        "mail a@b.it, 06 1234 5678",
+    ]
+    known, allowed = ValueSet.compile(["Mario Rossi"]), ValueSet.compile(["+39 06 1234 5678"])
+    remembering = Remembering(Scrubber())
+    remembering.prime(texts, known, allowed)
+    assert remembering.clean == {texts[0]}
+    for text in texts:
+        assert remembering.scrub(text, known, allowed) == Scrubber().scrub(text, known, allowed)
+    other = ValueSet.compile(["Luca Neri"])
+    assert remembering.scrub(texts[1], other, allowed) == Scrubber().scrub(texts[1], other, allowed)
+    unseen = "sig. Rossi"
+    assert remembering.scrub(unseen, known, allowed) == (f"sig. {PLACEHOLDER}", 1)
