@@ -134,8 +134,14 @@ class BatchPlan:
     sealed: tuple[SealedCopy, ...]
 
 
+#: The last head :func:`plan_batch` produced. A store that hands that very object back (the
+#: memory store does) skips re-deriving its root from its frontier: plan_batch computed both.
+_planned: Head | None = None
+
+
 def plan_batch(head: Head, batch: Batch) -> BatchPlan:
     """Extend ``head`` by the batch's leaves and sign the new head; pure, raises on a bad head."""
+    global _planned
     if batch.expect_size is not None and head.size != batch.expect_size:
         raise HeadMoved(f"expected a head of size {batch.expect_size}, got {head.size}")
     if not batch.entries:
@@ -143,32 +149,44 @@ def plan_batch(head: Head, batch: Batch) -> BatchPlan:
     cr = CompactRange.from_state(head.size, head.frontier)
     # The head row holds both the frontier and the root: if they disagree the row was
     # altered, and extending it would sign a tree that the leaves do not support.
-    if cr.root() != head.root:
+    if head is not _planned and cr.root() != head.root:
         raise ValueError("expected the stored root to match the stored frontier, got another")
     leaves: list[Leaf] = []
     nodes: list[tuple[int, int, bytes]] = []
     opened: list[PendingIntent] = []
     closed: list[str] = []
+    sealed: list[SealedCopy] = []
+    index = head.size
     for entry in batch.entries:
-        index = cr.size
         # The hash is taken from the very bytes object that is stored, never a re-encoding.
         h = leaf_hash(entry.data)
         leaves.append(Leaf(index, entry.data, h))
-        nodes.extend(n for n in cr.append(h) if n[0] > 0)
+        completed = cr.append(h)
+        if len(completed) > 1:
+            nodes += completed[1:]  # level 0 is the leaf hash, kept in the leaf row
         if entry.opens is not None:
             opened.append(PendingIntent(entry.opens, batch.replica, index))
         if entry.closes is not None:
             closed.append(entry.closes)
-    # An intent opened and closed in the same batch leaves no pending row at all.
-    both = {p.intent_id for p in opened} & set(closed)
+        if entry.sealed is not None:
+            sealed.append(entry.sealed)
+        index += 1
+    if opened and closed:
+        # An intent opened and closed in the same batch leaves no pending row at all.
+        both = {p.intent_id for p in opened}.intersection(closed)
+        if both:
+            opened = [p for p in opened if p.intent_id not in both]
+            closed = [c for c in closed if c not in both]
     root = cr.root()
     note = batch.sign(cr.size, root)
+    new_head = Head(cr.size, root, cr.hashes)
+    _planned = new_head
     return BatchPlan(
         result=BatchResult(head.size, cr.size, root, note),
-        head=Head(cr.size, root, cr.hashes),
+        head=new_head,
         leaves=tuple(leaves),
         nodes=tuple(nodes),
-        opened=tuple(p for p in opened if p.intent_id not in both),
-        closed=tuple(c for c in closed if c not in both),
-        sealed=tuple(e.sealed for e in batch.entries if e.sealed is not None),
+        opened=tuple(opened),
+        closed=tuple(closed),
+        sealed=tuple(sealed),
     )

@@ -28,11 +28,9 @@ class Receipt:
     intent_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Queued:
-    entry: BatchEntry
-    future: asyncio.Future[Receipt]
-    intent_id: str | None
+#: A queued append: the entry, its caller's future and the intent id the receipt carries
+#: (a plain tuple: one is built per append, and a dataclass costs several times as much).
+_Queued = tuple[BatchEntry, "asyncio.Future[Receipt]", str | None]
 
 
 class Writer:
@@ -91,7 +89,7 @@ class Writer:
         ``abandoned`` hears of it.
         """
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Queued(entry, future, intent_id))
+        self._queue.append((entry, future, intent_id))
         self._wake.set()
         if len(self._queue) >= self._max_batch:
             self._full.set()
@@ -126,27 +124,26 @@ class Writer:
     async def _flush(self, items: list[_Queued]) -> None:
         try:
             async with asyncio.timeout(self._timeout_s):
-                result = await self._commit([q.entry for q in items])
+                result = await self._commit([q[0] for q in items])
         except Exception as exc:
             # Fatal for these appends only: the next batch re-reads the head from the store,
             # so nothing of the failed transaction (committed or not) is assumed.
             self._log.error("audit_batch_failed", count=len(items), error_type=type(exc).__name__)
-            for q in items:
-                if not q.future.done():
+            for _, future, _ in items:
+                if not future.done():
                     error = AuditUnavailable("expected a durable audit record, got a failed commit")
                     error.__cause__ = exc
-                    q.future.set_exception(error)
+                    future.set_exception(error)
             return
         self.batches += 1
-        for offset, q in enumerate(items):
-            if q.future.cancelled():
+        # Indices were fixed when the batch was planned: first index + position.
+        index, size, checkpoint = result.first_index, result.size, result.checkpoint
+        for entry, future, intent_id in items:
+            if future.cancelled():
                 # Its caller gave up while it committed; ``abandoned`` may queue a follow-up,
                 # which this loop commits before it can stop.
                 if self._abandoned is not None:
-                    self._abandoned(q.entry)
-            elif not q.future.done():
-                # Indices were fixed when the batch was planned: first index + position.
-                receipt = Receipt(
-                    result.first_index + offset, result.size, result.checkpoint, q.intent_id
-                )
-                q.future.set_result(receipt)
+                    self._abandoned(entry)
+            elif not future.done():
+                future.set_result(Receipt(index, size, checkpoint, intent_id))
+            index += 1
