@@ -19,7 +19,7 @@ from typing import Final
 from proxy.detect import emails, identifiers, known, phones
 from proxy.detect.chains import chains, digit_count
 from proxy.detect.known import ValueSet
-from proxy.detect.normalise import Mapped, fold, identity, prepare
+from proxy.detect.normalise import ENCODING_MARKS, Mapped, fold, identity, prepare
 from proxy.detect.spans import Match, merge
 
 EMPTY: Final = ValueSet()
@@ -124,7 +124,7 @@ def _nothing_to_see(text: str, removed: ValueSet, query: bool) -> bool:
     # and dates, answered here with a handful of C-level string operations.
     if text.isspace() or not text:
         return True
-    if not text.isascii() or "&" in text or "\\" in text or "]]>" in text or query:
+    if query or not text.isascii() or any(mark in text for mark in ENCODING_MARKS):
         return False  # encoded or non-ASCII: canonicalise first, then look
     if _is_blob(text):
         return True  # base64 (an attachment): see the module docstring

@@ -27,7 +27,7 @@ from typing import Final, overload
 
 from proxy.detect import emails, identifiers, phones
 from proxy.detect.chains import Chain, chains, digit_count
-from proxy.detect.normalise import Mapped, fold_text, prepare
+from proxy.detect.normalise import ENCODING_MARKS, Mapped, fold_text, prepare
 from proxy.detect.spans import Match
 
 _PHONE_LIKE: Final = re.compile(r"[+(]?[0-9][0-9 .\-/()]*")
@@ -212,7 +212,7 @@ def _classify(
 
 def _canonical(value: str) -> str:
     # ``prepare(value).text.strip()``: plain ASCII (most values) has nothing to decode.
-    if value.isascii() and "&" not in value and "\\" not in value and "]]>" not in value:
+    if value.isascii() and not any(mark in value for mark in ENCODING_MARKS):
         return value.strip()
     return prepare(value).text.strip()
 
@@ -282,14 +282,14 @@ def find_words(folded: Mapped, values: ValueSet) -> list[Match]:
         start = view.find(term)
         while start != -1:
             end = start + len(term)
-            if end == len(view) or not _in_word(view[end]):
+            if end == len(view) or not _continues(view[end], term[-1]):
                 candidates.append((start, rank, end))
             start = view.find(term, start + 1)
     found = []
     at = 0
     candidates.sort()
     for start, _, end in candidates:
-        if start < at or (start > 0 and _in_word(view[start - 1])):
+        if start < at or (start > 0 and _continues(view[start - 1], view[start])):
             continue
         first = _unshift(start, breaks, shifts)
         last = _unshift(end - 1, breaks, shifts) + 1
@@ -301,8 +301,8 @@ def find_words(folded: Mapped, values: ValueSet) -> list[Match]:
         start = text.find(term)
         while start != -1:
             end = start + len(term)
-            if (start == 0 or not _in_word(text[start - 1])) and (
-                end == len(text) or not _in_word(text[end])
+            if (start == 0 or not _continues(text[start - 1], term[0])) and (
+                end == len(text) or not _continues(text[end], term[-1])
             ):
                 first, last = folded.span(start, end)
                 found.append(Match(first, last, "removed_value", term))
@@ -342,6 +342,19 @@ def _unshift(index: int, breaks: list[int], shifts: list[int]) -> int:
 def _in_word(char: str) -> bool:
     # What ``\w`` matches: letters and digits of any script, and the underscore.
     return char.isalnum() or char == "_"
+
+
+def _continues(char: str, edge: str) -> bool:
+    # Whether ``char``, next to a term's ``edge`` character, makes the match part of a longer
+    # word: a letter after a letter, a digit after a digit, an underscore after either. A name
+    # glued to a number ("…29,90Mario") or a number glued to a word is still found.
+    if char == "_" or edge == "_":
+        return _in_word(char)
+    if edge.isdigit():
+        return char.isdigit()
+    if edge.isalpha():
+        return char.isalpha()
+    return _in_word(char)
 
 
 def find_phones(

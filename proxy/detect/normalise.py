@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,9 @@ _ENCODED = re.compile(
     r"|\\u(?P<u>[0-9a-fA-F]{4})|\\(?P<esc>[nrtbf/\"\\])"
     r"|<!\[CDATA\[|\]\]>"
 )
+#: What :func:`decode` looks for before it runs: a text holding none of these is left as it is
+#: (per text and in a message's joined texts alike, so both read the same).
+ENCODING_MARKS: Final = ("&", "\\", "<![CDATA[", "]]>")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": "\u00a0"}
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "/": "/", '"': '"', "\\": "\\"}
 _PERCENT = re.compile(r"(?:%[0-9a-fA-F]{2})+|\+")
@@ -145,7 +149,7 @@ def decode(base: Mapped, *, query: bool = False, rounds: int = 3) -> Mapped:
             # "+" means a space only as written; a "+" that %2B decoded to stays a plus.
             pattern = _PERCENT if round_ == 0 else _PERCENT_ONLY
             current = _substitute(current, pattern, _decode_percent)
-        if "&" in current.text or "\\" in current.text or "]]>" in current.text:
+        if any(mark in current.text for mark in ENCODING_MARKS):
             current = _substitute(current, _ENCODED, _decode_one)
         if current.text == before:
             break

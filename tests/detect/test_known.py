@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from proxy.detect.finder import find, find_many
 from proxy.detect.known import ValueSet, find_phones, find_words
 from proxy.detect.normalise import fold, prepare
 
@@ -84,3 +85,25 @@ def test_a_name_inside_a_longer_word_does_not_hide_the_next_one() -> None:
     values = ValueSet.compile(["Luca Moretti"])
     folded = fold(prepare("chiedere di Gianluca Moretti"))
     assert [m.key for m in find_words(folded, values)] == ["moretti"]
+
+
+def test_a_name_glued_to_a_number_is_still_found_but_not_inside_a_word() -> None:
+    """A digit next to a name's letter is a boundary ("…29,90Mario", "Rossi2"); a letter or an
+    underscore is not ("Rossiana", "mario_rossi")."""
+    values = ValueSet.compile(["Mario Rossi"])
+
+    def keys(text: str) -> list[str]:
+        return [m.key for m in find_words(fold(prepare(text)), values)]
+
+    assert keys("importo 29,90Mario Rossi") == ["mario rossi"]
+    assert keys("utente Rossi2") == ["rossi"]
+    assert keys("via Rossiana, mario_rossi") == []
+
+
+def test_a_lone_cdata_opener_reads_the_same_alone_and_among_other_texts() -> None:
+    """Decoding runs on any text holding an encoding mark, so one text reads the same on its
+    own and joined with others (the guard's one pass) whatever the others hold."""
+    values = ValueSet.compile(["Mario Rossi"])
+    alone = find(" 29,90<![CDATA[Mario Rossi", values)
+    among = find_many([" 29,90<![CDATA[Mario Rossi", "a &amp; b"], values)[0]
+    assert [m.key for m in alone] == [m.key for m in among] == ["mario rossi"]
