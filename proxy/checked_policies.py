@@ -22,6 +22,7 @@ from proxy.config import Config
 from proxy.errors import ConfigError
 from proxy.partners import PartnerDirectory, load_partners
 from proxy.policy.crosscheck import crosscheck as crosscheck_policies
+from proxy.policy.crosscheck import shared_library
 from proxy.policy.load import load_policies
 from proxy.policy.model import PolicySet
 
@@ -71,5 +72,6 @@ def load_checked(
         if missing is not None:
             errors.append(missing)
         elif policies is not None:
-            errors.extend(crosscheck_policies(policies, root))
+            # Shared: what starts and reloads many times reads and walks the schemas once.
+            errors.extend(crosscheck_policies(policies, root, shared_library(root)))
     return Checked(policies, partners, tuple(errors))

@@ -6,14 +6,15 @@ The public names of the package, for the CLI and the proxy:
   names its ``schema`` can match what the schema declares, or an error ``file:line: message``;
 * :func:`coverage` (:mod:`.rule_coverage`): the personal-looking schema fields
   (:func:`personal_reason`, :func:`policy_fields` in :mod:`.personal`) no request rule covers;
-* :class:`SchemaLibrary` (:mod:`.library`): the schema files under one directory, read once.
+* :class:`SchemaLibrary` (:mod:`.library`): the schema files under one directory, read once;
+  :func:`shared_library`, one per directory for the whole process.
 
 The models they walk: :mod:`.json_schema` and :mod:`.json_selectors` (JSONPath over JSON
 Schema), :mod:`.xsd` and :mod:`.xml_selectors` (XPath over XSD content models).
 """
 
 from proxy.policy.crosscheck.check import check_policy, crosscheck
-from proxy.policy.crosscheck.library import SchemaError, SchemaLibrary
+from proxy.policy.crosscheck.library import SchemaError, SchemaLibrary, shared_library
 from proxy.policy.crosscheck.personal import (
     ENVELOPE,
     ENVELOPE_PART,
@@ -40,4 +41,5 @@ __all__ = [
     "parse_xpath_steps",
     "personal_reason",
     "policy_fields",
+    "shared_library",
 ]

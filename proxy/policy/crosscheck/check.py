@@ -69,9 +69,12 @@ def check_policy(policy: Policy, library: SchemaLibrary) -> list[str]:
     return errors
 
 
-def crosscheck(policies: PolicySet, schemas_dir: Path) -> list[str]:
-    """Every cross-check error of every policy, as ``file:line: message``."""
-    library = SchemaLibrary(schemas_dir)
+def crosscheck(
+    policies: PolicySet, schemas_dir: Path, library: SchemaLibrary | None = None
+) -> list[str]:
+    """Every cross-check error of every policy, as ``file:line: message``; the schemas are
+    read afresh unless a library of ``schemas_dir`` is given (:func:`.library.shared_library`)."""
+    library = SchemaLibrary(schemas_dir) if library is None else library
     errors: list[str] = []
     for policy in policies.policies:
         errors.extend(check_policy(policy, library))

@@ -1,7 +1,10 @@
 """The interface schemas on disk, and where a policy's selectors start in them.
 
 :class:`SchemaLibrary` reads the JSON Schemas and XSD files under one directory (``schemas/``),
-each once, XSD with the hardened parser; a name that leaves the directory is refused.
+each once while it is unchanged, XSD with the hardened parser; a name that leaves the directory
+is refused. :func:`shared_library` keeps one per directory for the life of the process, so that
+a proxy checking its policies at every start and reload, or a test suite starting many, reads
+and walks the schemas once.
 :func:`policy_roots` resolves a policy's ``schema:`` references (``file#/$defs/Name``,
 ``file.xsd#element``) against it, reporting each one that does not resolve at its line.
 """
@@ -9,6 +12,8 @@ each once, XSD with the hardened parser; a name that leaves the directory is ref
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,51 +28,82 @@ class SchemaError(CivettaError):
     """A schema named by a policy cannot be read or does not have the named entry."""
 
 
+#: What says a file is the one read before: a rewrite changes its mtime and ctime, a
+#: replacement (``mv new old``) its inode.
+Stamp = tuple[int, int, int, int]
+
+
 class SchemaLibrary:
-    """The interface schemas under one directory (``schemas/``), each file read once."""
+    """The interface schemas under one directory (``schemas/``), each file read once while it
+    is unchanged (a changed file is read again, with fresh memos); one thread at a time."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._json: dict[str, JsonFile] = {}
-        self._xsd: dict[str, XsdFile] = {}
+        self._json: dict[str, tuple[Stamp, JsonFile]] = {}
+        self._xsd: dict[str, tuple[Stamp, XsdFile]] = {}
 
-    def _path(self, name: str) -> Path:
+    def _path(self, name: str) -> tuple[Path, Stamp]:
         path = (self.root / name).resolve()
         if not path.is_relative_to(self.root):
             raise SchemaError(f"expected a schema inside {self.root}, got {name!r} outside it")
-        if not path.is_file():
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
             raise SchemaError(f"expected a schema file {name!r} under {self.root}, got none")
-        return path
+        return path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     def json_file(self, name: str) -> JsonFile:
         """A JSON Schema file by its name under the root."""
-        if name not in self._json:
-            try:
-                data = json.loads(self._path(name).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise SchemaError(
-                    f"expected a JSON Schema in {name!r}, got {type(exc).__name__}"
-                ) from exc
-            if not isinstance(data, dict):
-                raise SchemaError(f"expected a JSON Schema object in {name!r}, got another value")
-            self._json[name] = JsonFile(name, data)
-        return self._json[name]
+        path, stamp = self._path(name)
+        known = self._json.get(name)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SchemaError(
+                f"expected a JSON Schema in {name!r}, got {type(exc).__name__}"
+            ) from exc
+        if not isinstance(data, dict):
+            raise SchemaError(f"expected a JSON Schema object in {name!r}, got another value")
+        file = JsonFile(name, data)
+        self._json[name] = (stamp, file)
+        return file
 
     def xsd_file(self, name: str) -> XsdFile:
         """An XSD file by its name under the root, parsed with the hardened parser."""
-        if name not in self._xsd:
-            try:
-                tree = parse_xml(self._path(name).read_bytes())
-            except OSError as exc:
-                raise SchemaError(
-                    f"expected an XML Schema in {name!r}, got {type(exc).__name__}"
-                ) from exc
-            except CivettaError as exc:
-                raise SchemaError(f"expected an XML Schema in {name!r}: {exc.message}") from exc
-            if tree.getroot().tag != XS + "schema":
-                raise SchemaError(f"expected an xs:schema root in {name!r}, got another element")
-            self._xsd[name] = XsdFile(name, tree)
-        return self._xsd[name]
+        path, stamp = self._path(name)
+        known = self._xsd.get(name)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        try:
+            tree = parse_xml(path.read_bytes())
+        except OSError as exc:
+            raise SchemaError(
+                f"expected an XML Schema in {name!r}, got {type(exc).__name__}"
+            ) from exc
+        except CivettaError as exc:
+            raise SchemaError(f"expected an XML Schema in {name!r}: {exc.message}") from exc
+        if tree.getroot().tag != XS + "schema":
+            raise SchemaError(f"expected an xs:schema root in {name!r}, got another element")
+        file = XsdFile(name, tree)
+        self._xsd[name] = (stamp, file)
+        return file
+
+
+_SHARED: dict[Path, SchemaLibrary] = {}
+
+
+def shared_library(root: Path) -> SchemaLibrary:
+    """The process's library for ``root``: parsed files and the walks memoised on them serve
+    every check, and a file changed on disk is read again."""
+    key = root.resolve()
+    library = _SHARED.get(key)
+    if library is None:
+        library = _SHARED[key] = SchemaLibrary(key)
+    return library
 
 
 @dataclass(slots=True)

@@ -68,18 +68,20 @@ def test_order_ref_alternatives_are_compiled_at_load_with_their_lines() -> None:
 
 
 def test_the_package_keeps_the_public_names_of_the_former_module() -> None:
-    """``proxy.policy.crosscheck`` still offers what the CLI and older callers import."""
+    """``proxy.policy.crosscheck`` still offers what the CLI and older callers import (and the
+    shared library the proxy checks with)."""
     import proxy.policy.crosscheck as package
     from proxy.policy.crosscheck import check, library, personal, rule_coverage, xml_selectors, xsd
 
     assert sorted(package.__all__) == sorted(
         ["ENVELOPE", "ENVELOPE_PART", "XS", "Field", "Gap", "SchemaError", "SchemaLibrary",
          "XStep", "check_policy", "coverage", "crosscheck", "parse_xpath_steps",
-         "personal_reason", "policy_fields"]
+         "personal_reason", "policy_fields", "shared_library"]
     )  # fmt: skip
     assert package.crosscheck is check.crosscheck and package.check_policy is check.check_policy
     assert package.coverage is rule_coverage.coverage and package.Gap is rule_coverage.Gap
     assert package.SchemaLibrary is library.SchemaLibrary
+    assert package.shared_library is library.shared_library
     assert package.policy_fields is personal.policy_fields
     assert package.parse_xpath_steps is xml_selectors.parse_xpath_steps
     assert package.XS == xsd.XS == "{http://www.w3.org/2001/XMLSchema}"

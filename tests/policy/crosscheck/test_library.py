@@ -1,13 +1,18 @@
-"""The schema library: ``schema:`` references that do not resolve are reported at their line."""
+"""The schema library: files read once while unchanged, shared per directory; ``schema:``
+references that do not resolve are reported at their line."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from proxy.policy.crosscheck import SchemaError, SchemaLibrary
-from tests.policy.crosscheck.support import SCHEMAS, check
+from proxy.policy.crosscheck import SchemaError, SchemaLibrary, crosscheck, shared_library
+from proxy.policy.load import load_policy_text
+from tests.policy.crosscheck.support import SCHEMAS, V4, check, policy_text
+
+PHONE = "$..contactMedium[*].characteristic.phoneNumber"
 
 
 @pytest.mark.parametrize(
@@ -57,3 +62,22 @@ def test_files_that_are_not_schemas_are_refused(
     with pytest.raises(SchemaError) as caught:
         read(name)
     assert caught.value.message.startswith(message)
+
+
+def test_a_shared_library_serves_every_check_and_notices_a_changed_file(tmp_path: Path) -> None:
+    """One library per directory for the process (starts and reloads reuse the walks); a
+    schema rewritten on disk is read again, so a reload never checks against a stale copy."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    library = shared_library(schemas)
+    assert shared_library(schemas / "tmf" / "..") is library
+    assert shared_library(SCHEMAS) is not library
+    before = library.json_file("tmf/tmf622-v4.schema.json")
+    policies = load_policy_text(policy_text(V4, [PHONE]), "t.yaml")
+    assert crosscheck(policies, schemas, library) == []
+    assert library.json_file("tmf/tmf622-v4.schema.json") is before
+    path = schemas / "tmf" / "tmf622-v4.schema.json"
+    path.write_text(path.read_text().replace('"phoneNumber"', '"phoneNo"'), encoding="utf-8")
+    (error,) = crosscheck(policies, schemas, library)
+    assert error.endswith("got 'phoneNumber'")
+    assert library.json_file("tmf/tmf622-v4.schema.json") is not before
