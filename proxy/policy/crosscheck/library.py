@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from proxy.errors import CivettaError
 from proxy.formats.soap import parse_xml
@@ -31,6 +33,7 @@ class SchemaError(CivettaError):
 #: What says a file is the one read before: a rewrite changes its mtime and ctime, a
 #: replacement (``mv new old``) its inode.
 Stamp = tuple[int, int, int, int]
+F = TypeVar("F", JsonFile, XsdFile)
 
 
 class SchemaLibrary:
@@ -56,41 +59,44 @@ class SchemaLibrary:
 
     def json_file(self, name: str) -> JsonFile:
         """A JSON Schema file by its name under the root."""
-        path, stamp = self._path(name)
-        known = self._json.get(name)
-        if known is not None and known[0] == stamp:
-            return known[1]
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SchemaError(
-                f"expected a JSON Schema in {name!r}, got {type(exc).__name__}"
-            ) from exc
-        if not isinstance(data, dict):
-            raise SchemaError(f"expected a JSON Schema object in {name!r}, got another value")
-        file = JsonFile(name, data)
-        self._json[name] = (stamp, file)
-        return file
+        return self._read(self._json, name, _read_json)
 
     def xsd_file(self, name: str) -> XsdFile:
         """An XSD file by its name under the root, parsed with the hardened parser."""
+        return self._read(self._xsd, name, _read_xsd)
+
+    def _read(
+        self, cache: dict[str, tuple[Stamp, F]], name: str, read: Callable[[str, Path], F]
+    ) -> F:
         path, stamp = self._path(name)
-        known = self._xsd.get(name)
+        known = cache.get(name)
         if known is not None and known[0] == stamp:
             return known[1]
-        try:
-            tree = parse_xml(path.read_bytes())
-        except OSError as exc:
-            raise SchemaError(
-                f"expected an XML Schema in {name!r}, got {type(exc).__name__}"
-            ) from exc
-        except CivettaError as exc:
-            raise SchemaError(f"expected an XML Schema in {name!r}: {exc.message}") from exc
-        if tree.getroot().tag != XS + "schema":
-            raise SchemaError(f"expected an xs:schema root in {name!r}, got another element")
-        file = XsdFile(name, tree)
-        self._xsd[name] = (stamp, file)
+        file = read(name, path)
+        cache[name] = (stamp, file)
         return file
+
+
+def _read_json(name: str, path: Path) -> JsonFile:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SchemaError(f"expected a JSON Schema in {name!r}, got {type(exc).__name__}") from exc
+    if not isinstance(data, dict):
+        raise SchemaError(f"expected a JSON Schema object in {name!r}, got another value")
+    return JsonFile(name, data)
+
+
+def _read_xsd(name: str, path: Path) -> XsdFile:
+    try:
+        tree = parse_xml(path.read_bytes())
+    except OSError as exc:
+        raise SchemaError(f"expected an XML Schema in {name!r}, got {type(exc).__name__}") from exc
+    except CivettaError as exc:
+        raise SchemaError(f"expected an XML Schema in {name!r}: {exc.message}") from exc
+    if tree.getroot().tag != XS + "schema":
+        raise SchemaError(f"expected an xs:schema root in {name!r}, got another element")
+    return XsdFile(name, tree)
 
 
 _SHARED: dict[Path, SchemaLibrary] = {}
