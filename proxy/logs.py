@@ -112,6 +112,47 @@ def configure(level: str = "info", fmt: str = "json", stream: TextIO | None = No
     )
 
 
+class _Logger:
+    """structlog's lazy logger, assembled once per configuration instead of once per event.
+
+    ``structlog.get_logger`` returns a proxy that assembles a new bound logger (context, output
+    logger, filtering wrapper) for every event it logs: most of the cost of the one line each
+    request writes, and all of it when the level filters the line out. This keeps the assembled
+    logger while structlog's configuration is the one it was assembled under (the processors,
+    wrapper, logger factory and context class, compared by identity), so :func:`configure` and
+    ``structlog.testing.capture_logs`` still take effect from the next event on.
+    """
+
+    __slots__ = ("_bound", "_key", "_lazy")
+
+    def __init__(self, name: str) -> None:
+        self._lazy: Any = structlog.get_logger(name)
+        self._key: tuple[Any, ...] = ()
+        self._bound: Any = None
+
+    def _current(self) -> Any:
+        config = structlog.get_config()
+        key = (
+            config["processors"],
+            config["wrapper_class"],
+            config["logger_factory"],
+            config["context_class"],
+        )
+        old = self._key
+        if (
+            not old
+            or key[0] is not old[0]
+            or key[1] is not old[1]
+            or key[2] is not old[2]
+            or key[3] is not old[3]
+        ):
+            self._bound, self._key = self._lazy.bind(), key
+        return self._bound
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._current(), name)
+
+
 def get_logger(name: str = "civetta") -> Any:
-    """A bound structlog logger."""
-    return structlog.get_logger(name)
+    """A structlog logger (``info``, ``warning``, ``bind`` …) that follows the configuration."""
+    return _Logger(name)

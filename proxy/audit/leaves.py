@@ -47,9 +47,11 @@ __all__ = [
     "erasure",
     "heartbeat",
     "intent",
+    "intent_at",
     "key",
     "log_init",
     "outcome",
+    "outcome_at",
     "policy",
     "recovery",
 ]
@@ -73,14 +75,13 @@ LEAF_TYPES = (
 
 def build(kind: str, stamp: Stamp, **fields: Any) -> bytes:
     """Encode a leaf of ``kind`` with the common fields; the generic builder behind the others."""
+    return _build(kind, rfc3339(stamp.time), stamp.replica, fields)
+
+
+def _build(kind: str, time: str, replica: str, fields: dict[str, Any]) -> bytes:
     if kind not in LEAF_TYPES:
         raise ValueError(f"expected a leaf type in {LEAF_TYPES}, got another")
-    leaf: dict[str, Any] = {
-        "type": kind,
-        "v": SCHEMA_VERSION,
-        "time": rfc3339(stamp.time),
-        "replica": stamp.replica,
-    }
+    leaf: dict[str, Any] = {"type": kind, "v": SCHEMA_VERSION, "time": time, "replica": replica}
     leaf.update(fields)
     return encode(leaf)
 
@@ -120,48 +121,56 @@ def policy(stamp: Stamp, name: str, text: str) -> bytes:
 
 def intent(stamp: Stamp, intent_id: str, record: Intent) -> bytes:
     """An intent: written, durable and signed before any byte of the body goes upstream."""
-    fast = templates.intent(rfc3339(stamp.time), stamp.replica, intent_id, record)
-    return fast if fast is not None else _intent(stamp, intent_id, record)
+    return intent_at(rfc3339(stamp.time), stamp.replica, intent_id, record)
 
 
-def _intent(stamp: Stamp, intent_id: str, record: Intent) -> bytes:
-    """:func:`intent` through the generic builder (the reference for the template)."""
-    return build(
-        "intent",
-        stamp,
-        intent_id=intent_id,
-        request_id=record.request_id,
-        route=record.route,
-        direction=record.direction,
-        operation=record.operation.to_json(),
-        partner=record.partner,
-        order_ref=None if record.order_ref is None else b64_commitment(record.order_ref),
-        policy_hash=record.policy_hash,
-        fields=[f.to_json() for f in record.fields],
-        body=record.body.to_json(),
-    )
+def intent_at(time: str, replica: str, intent_id: str, record: Intent) -> bytes:
+    """:func:`intent` stamped with a time already formatted (RFC 3339) on ``replica``."""
+    fast = templates.intent(time, replica, intent_id, record)
+    return fast if fast is not None else _intent(time, replica, intent_id, record)
+
+
+def _intent(time: str, replica: str, intent_id: str, record: Intent) -> bytes:
+    """:func:`intent_at` through the generic builder (the reference for the template)."""
+    fields = {
+        "intent_id": intent_id,
+        "request_id": record.request_id,
+        "route": record.route,
+        "direction": record.direction,
+        "operation": record.operation.to_json(),
+        "partner": record.partner,
+        "order_ref": None if record.order_ref is None else b64_commitment(record.order_ref),
+        "policy_hash": record.policy_hash,
+        "fields": [f.to_json() for f in record.fields],
+        "body": record.body.to_json(),
+    }
+    return _build("intent", time, replica, fields)
 
 
 def outcome(stamp: Stamp, record: Outcome) -> bytes:
     """The one outcome of an intent."""
+    return outcome_at(rfc3339(stamp.time), stamp.replica, record)
+
+
+def outcome_at(time: str, replica: str, record: Outcome) -> bytes:
+    """:func:`outcome` stamped with a time already formatted (RFC 3339) on ``replica``."""
     # Whole microseconds: JSON floats have no single obvious encoding, integers do.
     us = None if record.upstream_ms is None else round(record.upstream_ms * 1000)
-    fast = templates.outcome(rfc3339(stamp.time), stamp.replica, record, us)
-    return fast if fast is not None else _outcome(stamp, record, us)
+    fast = templates.outcome(time, replica, record, us)
+    return fast if fast is not None else _outcome(time, replica, record, us)
 
 
-def _outcome(stamp: Stamp, record: Outcome, us: int | None) -> bytes:
-    """:func:`outcome` through the generic builder (the reference for the template)."""
+def _outcome(time: str, replica: str, record: Outcome, us: int | None) -> bytes:
+    """:func:`outcome_at` through the generic builder (the reference for the template)."""
     response = None if record.response is None else record.response.to_json()
-    return build(
-        "outcome",
-        stamp,
-        intent_id=record.intent_id,
-        status=record.status,
-        response=response,
-        upstream_us=us,
-        error=record.error,
-    )
+    fields = {
+        "intent_id": record.intent_id,
+        "status": record.status,
+        "response": response,
+        "upstream_us": us,
+        "error": record.error,
+    }
+    return _build("outcome", time, replica, fields)
 
 
 def recovery(stamp: Stamp, intent_id: str, intent_index: int) -> bytes:

@@ -8,6 +8,7 @@ and sends nothing; an fsync is never retried) and the writer goes on with the ne
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,7 +19,7 @@ from proxy.audit import leaves
 from proxy.audit.batch import Batch, BatchEntry, BatchResult, HeadMoved
 from proxy.audit.checkpoint import Checkpoint, sign_checkpoint
 from proxy.audit.note import Signer
-from proxy.audit.records import Committer, Intent, Outcome, Stamp, random_id
+from proxy.audit.records import Committer, Intent, Outcome, Stamp, UtcText, random_id, rfc3339
 from proxy.audit.sealed import Sealing, Vault, period_of, period_start, periods_before
 from proxy.audit.startup import check_log
 from proxy.audit.writer import Receipt, Writer
@@ -56,6 +57,10 @@ class AuditLog:
         self.settings = settings
         self.signer = Signer(settings.origin, keys.signing_key)
         self._clock = clock or (lambda: datetime.now(UTC))
+        # The two leaves of every message are stamped from text: the system clock formatted
+        # once per second (UtcText), or a given clock formatted each time.
+        self._system_clock = clock is None
+        self._now: Callable[[], str] = UtcText() if clock is None else self._formatted
         self._committer = Committer(keys.derive("commitment"))
         self.vault = Vault(store, keys.derive("sealed"), self._clock)
         self._log: Any = get_logger("civetta.audit")
@@ -72,6 +77,9 @@ class AuditLog:
     def batches(self) -> int:
         """Batches committed by the writer since start (a test and bench figure)."""
         return self._writer.batches
+
+    def _formatted(self) -> str:
+        return rfc3339(self._clock())
 
     def stamp(self) -> Stamp:
         """A stamp for a leaf made now on this replica."""
@@ -140,9 +148,12 @@ class AuditLog:
         return await self._append(BatchEntry(data, opens=opens, closes=closes))
 
     async def _append(self, entry: BatchEntry, intent_id: str | None = None) -> Receipt:
+        return await self._enqueue(entry, intent_id)
+
+    def _enqueue(self, entry: BatchEntry, intent_id: str | None) -> asyncio.Future[Receipt]:
         if not self._writer.accepting:
             raise AuditUnavailable("expected a running audit log, got one stopped")
-        return await self._writer.enqueue(entry, intent_id)
+        return self._writer.enqueue(entry, intent_id)
 
     def _abandoned(self, entry: BatchEntry) -> None:
         """A committed entry whose caller was cancelled (client gone) before its receipt.
@@ -162,15 +173,14 @@ class AuditLog:
         if sealing is not None and intent.body.sealed_id != sealing.sealed_id:
             raise ValueError("expected the intent to cite the sealed copy given, got another id")
         intent_id = random_id()
-        data = leaves.intent(self.stamp(), intent_id, intent)
+        data = leaves.intent_at(self._now(), self.settings.replica, intent_id, intent)
         entry = BatchEntry(data, opens=intent_id, sealed=None if sealing is None else sealing.copy)
-        return await self._append(entry, intent_id)
+        return await self._enqueue(entry, intent_id)
 
     async def append_outcome(self, outcome: Outcome) -> Receipt:
         """Record the one outcome of an intent."""
-        return await self._append(
-            BatchEntry(leaves.outcome(self.stamp(), outcome), closes=outcome.intent_id)
-        )
+        data = leaves.outcome_at(self._now(), self.settings.replica, outcome)
+        return await self._enqueue(BatchEntry(data, closes=outcome.intent_id), None)
 
     async def heartbeat(self) -> Receipt:
         """Record that this replica is alive."""
@@ -178,7 +188,9 @@ class AuditLog:
 
     async def seal(self, data: bytes) -> Sealing:
         """Encrypt the exact forwarded bytes; pass the result to :meth:`append_intent`."""
-        return await self.vault.seal(data)
+        # On the system clock the period is the RFC 3339 text's first seven characters (YYYY-MM),
+        # read from the cheap text clock; a given clock is left to the vault (period_of).
+        return await self.vault.seal(data, self._now()[:7] if self._system_clock else None)
 
     async def open_sealed(self, sealed_id: str) -> tuple[bytes, bytes]:
         """``(salt, bytes)`` of a stored copy; ``Shredded`` once its period's key is gone."""

@@ -176,9 +176,11 @@ class Vault:
             self._current = (period, aead)
             return aead
 
-    async def seal(self, data: bytes) -> Sealing:
-        """Seal ``data`` under the current period's key (created durably on first use)."""
-        period = period_of(self._clock())
+    async def seal(self, data: bytes, period: str | None = None) -> Sealing:
+        """Seal ``data`` under the current period's key (created durably on first use); the
+        caller may pass the current period when it has just read the clock."""
+        if period is None:
+            period = period_of(self._clock())
         current = self._current
         # The lock is only for fetching or creating a period's key, not for every message.
         aead = current[1] if current is not None and current[0] == period else None

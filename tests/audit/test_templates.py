@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import re
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from proxy.audit.records import (
     Operation,
     Outcome,
     Stamp,
+    UtcText,
     rfc3339,
 )
 
@@ -72,13 +75,14 @@ def test_intent_template_matches_the_generic_builder(
 ) -> None:
     """Whatever the record, leaves.intent gives the generic bytes (or refuses alike), and the
     template itself either matches them or declines."""
-    expected = _generic(leaves._intent, stamp, intent_id, record)
+    time = rfc3339(stamp.time)
+    expected = _generic(leaves._intent, time, stamp.replica, intent_id, record)
     if expected is ValueError:
         with pytest.raises(ValueError):  # noqa: PT011 - any refusal is the contract
             leaves.intent(stamp, intent_id, record)
         return
     assert leaves.intent(stamp, intent_id, record) == expected
-    fast = templates.intent(rfc3339(stamp.time), stamp.replica, intent_id, record)
+    fast = templates.intent(time, stamp.replica, intent_id, record)
     assert fast is None or fast == expected
 
 
@@ -87,13 +91,14 @@ def test_intent_template_matches_the_generic_builder(
 def test_outcome_template_matches_the_generic_builder(stamp: Stamp, record: Outcome) -> None:
     """As for intents: byte-equal to the generic builder, or the same refusal."""
     us = None if record.upstream_ms is None else round(record.upstream_ms * 1000)
-    expected = _generic(leaves._outcome, stamp, record, us)
+    time = rfc3339(stamp.time)
+    expected = _generic(leaves._outcome, time, stamp.replica, record, us)
     if expected is ValueError:
         with pytest.raises(ValueError):  # noqa: PT011 - any refusal is the contract
             leaves.outcome(stamp, record)
         return
     assert leaves.outcome(stamp, record) == expected
-    fast = templates.outcome(rfc3339(stamp.time), stamp.replica, record, us)
+    fast = templates.outcome(time, stamp.replica, record, us)
     assert fast is None or fast == expected
 
 
@@ -116,14 +121,11 @@ def test_ordinary_records_take_the_template() -> None:
     )
     outcome = Outcome("i-1", 201, BodyRecord(12, C), 1.2345, None)
     for fast, generic in (
-        (templates.intent("t", "r", "i-1", record), leaves._intent(Stamp(STAMP.time, "r"), "i-1", record)),
-        (templates.outcome("t", "r", outcome, 1234), leaves._outcome(Stamp(STAMP.time, "r"), outcome, 1234)),
-    ):  # fmt: skip
+        (templates.intent("t", "r", "i-1", record), leaves._intent("t", "r", "i-1", record)),
+        (templates.outcome("t", "r", outcome, 1234), leaves._outcome("t", "r", outcome, 1234)),
+    ):
         assert fast is not None
-        assert rfc8785.dumps(json.loads(fast)) == fast
-        value = json.loads(fast)
-        value["time"] = json.loads(generic)["time"]
-        assert rfc8785.dumps(value) == generic
+        assert fast == generic == rfc8785.dumps(json.loads(fast))
 
 
 def test_a_clear_value_is_still_refused_as_a_commitment() -> None:
@@ -131,3 +133,19 @@ def test_a_clear_value_is_still_refused_as_a_commitment() -> None:
     record = Outcome("i-1", 200, BodyRecord(5, b"+39 347 555 0199"))
     with pytest.raises(ValueError, match="32-byte commitment"):
         leaves.outcome(STAMP, record)
+
+
+def test_text_clock_reads_like_rfc3339_of_now() -> None:
+    """UtcText gives the RFC 3339 form of the current UTC time, microseconds included, and its
+    per-second cache follows the clock (a reading never goes back before the one it follows)."""
+    clock = UtcText()
+    for attempt in range(3):
+        if attempt:
+            time.sleep(0.6)  # cross a second at least once
+        before = datetime.now(UTC)
+        text = clock()
+        after = datetime.now(UTC)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", text)
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        assert before - timedelta(milliseconds=1) <= moment <= after + timedelta(milliseconds=1)
+        assert rfc3339(moment) == text
