@@ -42,7 +42,7 @@ from proxy.actions.base import (
 )
 from proxy.detect.known import ValueSet
 from proxy.detect.scrubber import Remembering
-from proxy.detect.walk import XmlStrings, json_texts
+from proxy.detect.walk import json_texts, xml_texts
 from proxy.errors import PolicyError
 from proxy.formats.patch import JsonPatchOp
 from proxy.policy.document import Document, Node, Slot
@@ -250,7 +250,7 @@ def _texts(document: Any) -> list[str]:
     # Every string of a parsed body, as the egress guard collects them.
     if isinstance(document, etree._Element | etree._ElementTree) or hasattr(document, "tree"):
         tree = document.tree if hasattr(document, "tree") else document
-        return XmlStrings(tree.getroot() if isinstance(tree, etree._ElementTree) else tree).texts
+        return xml_texts(tree.getroot() if isinstance(tree, etree._ElementTree) else tree)
     if isinstance(document, tuple | list) and any(isinstance(op, JsonPatchOp) for op in document):
         return json_texts([op.value for op in document if isinstance(op, JsonPatchOp)])
     return json_texts(document)

@@ -118,38 +118,58 @@ class _JsonTables:
         return path
 
 
+def xml_texts(root: etree._Element) -> list[str]:
+    """Text, attribute values and tails of ``root``'s document (comments and PIs included), in
+    document order: what the egress guard scans, without what names their places."""
+    texts: list[str] = []
+    append = texts.append
+    for node in (*root.itersiblings(preceding=True), *root.itersiblings(), *root.iter()):
+        text = node.text
+        if text and not text.isspace():  # indentation carries nothing
+            append(text)
+        if not isinstance(node, _CONTENT_ONLY):
+            for value in node.values():
+                append(value if isinstance(value, str) else value.decode("utf-8", "replace"))
+        tail = node.tail
+        if tail and not tail.isspace():
+            append(tail)
+    return texts
+
+
 class XmlStrings:
     """Text, tails, attribute values, comments and PIs of an XML tree, and XPath-like paths.
 
     Paths use local names (``/Envelope/Body/SubmitActivationOrder/note``), a position when
     siblings share a name (``…/referente[2]/telefono``) and ``/@name`` for attributes. A tail
-    belongs to the parent's content, so it is named by the parent.
+    belongs to the parent's content, so it is named by the parent. ``texts`` is collected at
+    once; where each sits is worked out only when a path is asked for.
     """
 
     def __init__(self, root: etree._Element) -> None:
         """Collect the strings of ``root``'s document, including comments outside the root."""
-        self.texts: list[str] = []
+        self._root = root
+        self.texts = xml_texts(root)
         self._where: list[tuple[etree._Element | None, str | None]] = []
         self._paths: dict[etree._Element, str] = {}
-        outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
-        for node in (*outside, *root.iter()):
+
+    def _locate(self) -> None:
+        # The owner of every text, in the order of xml_texts.
+        root = self._root
+        for node in (*root.itersiblings(preceding=True), *root.itersiblings(), *root.iter()):
             text = node.text
-            if text and not text.isspace():  # indentation carries nothing
-                self._add(text, node, None)
+            if text and not text.isspace():
+                self._where.append((node, None))
             if not isinstance(node, _CONTENT_ONLY):
-                for name, value in node.attrib.items():
-                    decoded = value if isinstance(value, str) else value.decode("utf-8", "replace")
-                    self._add(decoded, node, etree.QName(name).localname)
+                for name in node.attrib:
+                    self._where.append((node, etree.QName(name).localname))
             tail = node.tail
             if tail and not tail.isspace():
-                self._add(tail, node.getparent(), None)
-
-    def _add(self, text: str, node: etree._Element | None, attribute: str | None) -> None:
-        self.texts.append(text)
-        self._where.append((node, attribute))
+                self._where.append((node.getparent(), None))
 
     def path(self, index: int, flagged: Collection[int]) -> str:
         """The path of text ``index`` (``flagged`` is unused: XML names are never data)."""
+        if not self._where:
+            self._locate()
         node, attribute = self._where[index]
         here = self._path_of(node) if node is not None else ""
         return f"{here}/@{attribute}" if attribute is not None else here or "/"

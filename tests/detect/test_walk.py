@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -79,3 +80,18 @@ def test_texts_and_paths_follow_the_document_in_order(doc: Any) -> None:
     strings = JsonStrings(doc)
     named = [(text, strings.path(index, set())) for index, text in enumerate(strings.texts)]
     assert named == _expected(doc)
+
+
+def test_xml_paths_are_located_for_every_text_of_the_fixtures() -> None:
+    """The texts come at once, their places on demand: one place per text, in the same order."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "soap"
+    for fixture in sorted(fixtures.glob("*.xml")):
+        root = etree.fromstring(fixture.read_bytes())
+        strings = XmlStrings(root)
+        paths = [strings.path(index, set()) for index in range(len(strings.texts))]
+        assert len(paths) == len(strings.texts) > 10
+        assert all(path.startswith("/") for path in paths)
+        assert strings.texts[paths.index("/Envelope/Header/header/msgType")] in (
+            "REQUEST",
+            "NOTIFY",
+        )
