@@ -81,7 +81,7 @@ def chains(text: str, min_digits: int = 1) -> list[Chain]:
     found = []
     for match in _chain_pattern(min_digits).finditer(text):
         start, end = match.span()
-        groups = [(start + g.start(), start + g.end()) for g in _GROUP.finditer(match.group())]
+        groups = [group.span() for group in _GROUP.finditer(text, start, end)]
         prefix = _prefix(text, start)
         if _glued_before(text, prefix):
             if prefix == start:

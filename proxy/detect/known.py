@@ -193,7 +193,9 @@ def _classify(
     # Canonical digits are ASCII ones; digit_count runs at C speed (a long value costs little).
     ascii_ = canonical.isascii()
     count = digit_count(canonical) if ascii_ else sum(ch.isdigit() for ch in canonical)
-    email = emails.parse(canonical) if count < len(canonical) else None  # digits only: no e-mail
+    # Digits only, or no "@" and no disguise: no e-mail (parse would say so, at a higher cost).
+    maybe_email = count < len(canonical) and ("@" in canonical or emails.disguised(canonical))
+    email = emails.parse(canonical) if maybe_email else None
     if email is not None:
         keys.add(email)
     elif count >= 6 and _PHONE_LIKE.fullmatch(canonical):
