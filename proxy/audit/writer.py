@@ -53,8 +53,9 @@ class Writer:
         self._log = log
         self._abandoned = abandoned
         self._queue: deque[_Queued] = deque()
-        self._wake = asyncio.Event()
-        self._full = asyncio.Event()
+        #: What the task sleeps on (idle, or lingering for company), and whether it lingers.
+        self._waiter: asyncio.Future[None] | None = None
+        self._lingering = False
         #: Size and end (loop time) of the previous batch: the load signal for lingering.
         self._last_size = 0
         self._last_end = 0.0
@@ -76,8 +77,7 @@ class Writer:
     async def stop(self) -> None:
         """Commit everything queued, then end the task."""
         self._stopping = True
-        self._wake.set()
-        self._full.set()
+        _release(self._waiter)
         if self._task is not None:
             await self._task
             self._task = None
@@ -90,36 +90,49 @@ class Writer:
         """
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
         self._queue.append((entry, future, intent_id))
-        self._wake.set()
-        if len(self._queue) >= self._max_batch:
-            self._full.set()
+        # An idle task wakes for any entry, a lingering one only for a full batch; a task that
+        # is committing finds the entry in the queue when it is done.
+        if self._waiter is not None and (
+            not self._lingering or len(self._queue) >= self._max_batch
+        ):
+            _release(self._waiter)
         return future
 
     async def _run(self) -> None:
         """The writer: batch, commit, resolve; never stops on a failed batch."""
         queue = self._queue
+        loop = asyncio.get_running_loop()
         while True:
-            await self._wake.wait()
             if not queue:
                 if self._stopping:
                     return
-                self._wake.clear()
+                await self._sleep(loop, None)
                 continue
             # Linger only under load (the previous batch had company and ended moments ago):
             # an idle proxy commits at once, so a lone request pays one fsync, not a linger
             # too; a busy one still fills batches (arrivals during a commit batch by themselves).
-            loop = asyncio.get_running_loop()
             busy = self._last_size > 1 and loop.time() - self._last_end < self._linger_s
             if busy and len(queue) < self._max_batch and self._linger_s > 0 and not self._stopping:
-                self._full.clear()
-                try:
-                    async with asyncio.timeout(self._linger_s):
-                        await self._full.wait()
-                except TimeoutError:
-                    pass
+                await self._sleep(loop, self._linger_s)
             items = [queue.popleft() for _ in range(min(len(queue), self._max_batch))]
             await self._flush(items)
             self._last_size, self._last_end = len(items), loop.time()
+
+    async def _sleep(self, loop: asyncio.AbstractEventLoop, linger: float | None) -> None:
+        """Wait for an entry (``linger`` None), or up to ``linger`` seconds for a full batch.
+
+        A bare future and a timer handle: no Event, no timeout context, no exception when the
+        linger simply runs out (the usual case under load, once per batch).
+        """
+        waiter = loop.create_future()
+        self._waiter, self._lingering = waiter, linger is not None
+        timer = None if linger is None else loop.call_later(linger, _release, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
 
     async def _flush(self, items: list[_Queued]) -> None:
         try:
@@ -147,3 +160,9 @@ class Writer:
             elif not future.done():
                 future.set_result(Receipt(index, size, checkpoint, intent_id))
             index += 1
+
+
+def _release(waiter: asyncio.Future[None] | None) -> None:
+    """Wake the writer task sleeping on ``waiter`` (if it still is)."""
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
