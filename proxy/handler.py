@@ -59,6 +59,8 @@ class Handler:
     def __init__(self, state: ProxyState, direction: Direction) -> None:
         self.state = state
         self.direction = direction
+        # ``Direction.value`` is an enum property (a descriptor call): read it once here.
+        self._direction = direction.value
         self.router = state.routers[direction]
         # Prometheus label children, looked up once per (route, status) instead of five
         # ``labels()`` calls (each a lock and a tuple of str()) per request.
@@ -123,23 +125,13 @@ class Handler:
                 await state.vault.remember(minimised.order_ref, minimised.tokens)
             if state.decoys is not None and minimised.order_ref and minimised.removed_values:
                 await state.decoys.echoes.remember(minimised.order_ref, minimised.removed_values)
-            disclosure = Disclosure(
-                request_id=request_id,
-                route=route.name,
-                direction=self.direction.value,
-                operation=Operation(
-                    request.method, route.path_prefix, request.headers.get("SOAPAction")
-                ),
-                partner=minimised.partner.id if minimised.partner is not None else None,
-                order_ref=minimised.order_ref,
-                policy_hash=state.minimiser.policy_hash(minimised.policy),
-                fields=tuple(
-                    FieldRecord(d.path, d.rule, d.action, d.commitment, d.token_id)
-                    for d in minimised.decisions
-                    if d.commitment is not None
-                ),
+            intent_id = (
+                await record_intent(
+                    state, self._disclosure(request, request_id, route, minimised), outgoing
+                )
+                if state.config.audit.enabled
+                else None
             )
-            intent_id = await record_intent(state, disclosure, outgoing)
             # 8. Forward exactly those bytes, once.
             try:
                 upstream = await state.upstreams[route.name].forward(
@@ -194,6 +186,27 @@ class Handler:
             )
         finally:
             state.in_flight -= 1
+
+    def _disclosure(
+        self, request: web.Request, request_id: str, route: Route, minimised: Minimised
+    ) -> Disclosure:
+        """Step 7's description of what is about to be sent: paths, rules, never values."""
+        return Disclosure(
+            request_id=request_id,
+            route=route.name,
+            direction=self._direction,
+            operation=Operation(
+                request.method, route.path_prefix, request.headers.get("SOAPAction")
+            ),
+            partner=minimised.partner.id if minimised.partner is not None else None,
+            order_ref=minimised.order_ref,
+            policy_hash=self.state.minimiser.policy_hash(minimised.policy),
+            fields=tuple(
+                FieldRecord(d.path, d.rule, d.action, d.commitment, d.token_id)
+                for d in minimised.decisions
+                if d.commitment is not None
+            ),
+        )
 
     async def _target(self, route: Route, request: web.Request) -> _Target:
         """Step 8's destination; hub events go to the callback their subscription registered."""
@@ -337,7 +350,7 @@ class Handler:
         try:
             await audit.append(
                 leaves.block(
-                    audit.stamp(), request_id, route.name, self.direction.value, err.code, err.paths
+                    audit.stamp(), request_id, route.name, self._direction, err.code, err.paths
                 )
             )
         except CivettaError as failure:
@@ -361,7 +374,7 @@ class Handler:
         if series is None:
             m = self.state.metrics
             series = self._series[(name, status)] = (
-                m.requests.labels(name, self.direction.value, str(status)),
+                m.requests.labels(name, self._direction, str(status)),
                 m.duration.labels(name),
                 m.bytes_in.labels(name),
                 m.bytes_out.labels(name),
@@ -382,7 +395,7 @@ class Handler:
             "request_completed" if code is None else "request_rejected",
             request_id=request_id,
             route=name,
-            direction=self.direction.value,
+            direction=self._direction,
             method=request.method,
             path=request.rel_url.path,
             status=status,

@@ -149,6 +149,24 @@ class _Logger:
             self._bound, self._key = self._lazy.bind(), key
         return self._bound
 
+    # The levels the proxy logs at, spelled out: ``__getattr__`` is only reached after a
+    # failed normal look-up, which costs more than the call it forwards.
+    def debug(self, event: str, **kw: Any) -> Any:
+        """Log ``event`` at debug level."""
+        return self._current().debug(event, **kw)
+
+    def info(self, event: str, **kw: Any) -> Any:
+        """Log ``event`` at info level."""
+        return self._current().info(event, **kw)
+
+    def warning(self, event: str, **kw: Any) -> Any:
+        """Log ``event`` at warning level."""
+        return self._current().warning(event, **kw)
+
+    def error(self, event: str, **kw: Any) -> Any:
+        """Log ``event`` at error level."""
+        return self._current().error(event, **kw)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._current(), name)
 

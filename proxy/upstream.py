@@ -113,10 +113,13 @@ class Upstream:
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         declared = resp.content_length
-        if declared is not None and declared > self._max:
-            raise UpstreamBadResponse(
-                f"expected a response of at most {self._max} bytes, got {declared}"
-            )
+        if declared is not None:
+            if declared > self._max:
+                raise UpstreamBadResponse(
+                    f"expected a response of at most {self._max} bytes, got {declared}"
+                )
+            # aiohttp's parser delivers exactly Content-Length bytes (or fails): read at once.
+            return await resp.content.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(64 * 1024):

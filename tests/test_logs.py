@@ -35,6 +35,7 @@ def test_a_logger_follows_reconfiguration() -> None:
     first, second = io.StringIO(), io.StringIO()
     log = get_logger("civetta.test")
     configure("info", "json", first)
+    log.debug("policy_reloaded", count=0)  # below the level
     log.info("policy_reloaded", count=1)
     configure("warning", "json", second)
     log.info("policy_reloaded", count=2)  # filtered out now
