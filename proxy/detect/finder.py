@@ -159,4 +159,14 @@ def _drop_allowed(
         while at != -1:
             spans.append(view.span(at, at + len(literal)))
             at = view.text.find(literal, at + 1)
-    return [hit for hit in kept if not any(s <= hit.start and hit.end <= e for s, e in spans)]
+    if not spans:
+        return kept
+    # A hit is allowed when some span starting at or before it reaches its end: with the spans
+    # sorted by start, the furthest end among those that start early enough says it (bisect),
+    # instead of comparing every hit with every occurrence in the whole message.
+    spans.sort()
+    starts = [start for start, _ in spans]
+    reach = list(accumulate((end for _, end in spans), max))
+    return [
+        hit for hit in kept if (k := bisect_right(starts, hit.start)) == 0 or reach[k - 1] < hit.end
+    ]

@@ -74,3 +74,34 @@ def test_find_never_fails_and_spans_stay_inside_the_text(text: str) -> None:
     """Any input is scanned without error; every match lies within the text."""
     for match in find(text, thorough=True):
         assert 0 <= match.start < match.end <= len(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    allowed=st.lists(
+        st.sampled_from(["06 9480 1234", "Roma Sud", "via appia", "3471234567"]), max_size=3
+    ),
+    text=st.lists(
+        st.sampled_from(["06 9480 1234", "Roma Sud", "347 123 4567", "via Appia 1", "x@y.it", " "]),
+        max_size=8,
+    ).map(" ".join),
+)
+def test_an_allowed_span_drops_exactly_the_hits_inside_it(allowed: list[str], text: str) -> None:
+    """A hit survives unless it lies inside an occurrence of an allowed literal (or its key is
+    allowed): the same verdict as comparing each hit with every occurrence."""
+    values = ValueSet.compile(allowed)
+    every = find(text)
+    kept = find(text, ValueSet(), values)
+    folded = text.lower()
+    spans = [
+        (at, at + len(lit))
+        for lit in values.literals
+        for at in range(len(folded))
+        if folded.startswith(lit, at)
+    ]
+    expected = [
+        hit
+        for hit in every
+        if hit.key not in values.keys and not any(s <= hit.start and hit.end <= e for s, e in spans)
+    ]
+    assert kept == expected
