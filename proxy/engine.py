@@ -42,7 +42,6 @@ from proxy.actions.base import (
 )
 from proxy.detect.known import ValueSet
 from proxy.detect.scrubber import Remembering
-from proxy.detect.walk import json_texts, xml_texts
 from proxy.errors import PolicyError
 from proxy.formats.patch import JsonPatchOp
 from proxy.policy.document import Document, Node, Slot
@@ -227,9 +226,9 @@ def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
         free = Env(context, known, permitted)
         run.untouchable = frozenset(allowed)
         if isinstance(context.scrubber, Remembering):
-            # One detection pass over every text of the message, instead of one call per text
-            # each scrub rule selects (and the egress guard reuses what it found clean).
-            context.scrubber.prime(_texts(document), known, permitted)
+            # One detection pass over the texts the free-text rules select, instead of one
+            # call per text (a text the rules see otherwise is still scrubbed, as a call).
+            context.scrubber.prime(_selected_texts(free_text, doc), known, permitted)
         for rule in free_text:
             run.rule(rule, doc, free)
     # 5. Deferred removals.
@@ -246,14 +245,16 @@ def apply(rules: Sequence[Rule], document: Any, context: Context) -> Outcome:
     )
 
 
-def _texts(document: Any) -> list[str]:
-    # Every string of a parsed body, as the egress guard collects them.
-    if isinstance(document, etree._Element | etree._ElementTree) or hasattr(document, "tree"):
-        tree = document.tree if hasattr(document, "tree") else document
-        return xml_texts(tree.getroot() if isinstance(tree, etree._ElementTree) else tree)
-    if isinstance(document, tuple | list) and any(isinstance(op, JsonPatchOp) for op in document):
-        return json_texts([op.value for op in document if isinstance(op, JsonPatchOp)])
-    return json_texts(document)
+def _selected_texts(rules: Sequence[Rule], doc: Document) -> list[str]:
+    # The strings under the nodes the free-text rules select, as they stand before those rules
+    # run (selection has no side effects; a selection that fails is left to the rule itself).
+    texts: list[str] = []
+    for rule in rules:
+        try:
+            texts.extend(slot.text for node in doc.select(rule.selector) for slot in node.leaves())
+        except PolicyError:
+            continue
+    return texts
 
 
 def _permitted(allowed: tuple[str, ...], context: Context) -> ValueSet:

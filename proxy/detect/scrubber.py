@@ -67,10 +67,10 @@ class Scrubber:
 
 
 class Remembering:
-    """The scrubber of one message: it scans the message's texts in one pass, and remembers
-    the texts it found nothing in.
+    """The scrubber of one message: it scans the texts the free-text rules select in one pass,
+    and remembers the texts it found nothing in.
 
-    :meth:`prime` runs the detectors over every text of the message at once (one joined pass,
+    :meth:`prime` runs the detectors over those texts at once (one joined pass,
     :func:`~proxy.detect.finder.find_many`) before the free-text rules, so each ``scrub`` of a
     primed text with the primed values is a look-up rather than a call with its fixed cost.
     The egress guard then skips the texts found clean: it looks for the same things with no
