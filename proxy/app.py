@@ -23,6 +23,8 @@ from proxy.storage import Store, StoreError
 from proxy.tls import server_context
 
 STATE = web.AppKey("civetta_state", ProxyState)
+#: Net new container objects between two young-generation collections (CPython's default: 700).
+_GC_THRESHOLD = 10_000
 
 
 def build_proxy_app(state: ProxyState, direction: Direction) -> web.Application:
@@ -144,6 +146,16 @@ async def start_servers(state: ProxyState) -> RunningServer:
     return running
 
 
+def tune_collector() -> None:
+    """Collect the young generation every 10,000 net new container objects instead of 700.
+
+    A request allocates a few hundred container objects that die with it: at 700, a
+    collection ran every few requests, each scanning every live request's objects (~30 µs a
+    request under load in bench/, ~3 µs at 10,000). The older generations keep their settings.
+    """
+    gc.set_threshold(_GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
 async def serve(config: Config, store: Store | None = None) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully; SIGHUP reloads the policies."""
     stop = asyncio.Event()
@@ -169,6 +181,7 @@ async def serve(config: Config, store: Store | None = None) -> None:
         # the collector's full passes (about 50 ms -> 6 ms of CPU each, measured in bench/).
         gc.collect()
         gc.freeze()
+        tune_collector()
         state.log.info(
             "proxy_started", routes=len(config.routes), storage=config.storage_url.split(":", 1)[0]
         )

@@ -29,11 +29,14 @@ class MemoryStore:
         self._subs: dict[str, Subscription] = {}
         self._open = False
         self._head = Head.empty()
-        self._leaves: list[Leaf] = []
+        # Leaves and sealed copies are kept as plain tuples (of bytes and ints): the collector
+        # stops tracking those after one look, where a slotted object is scanned by every full
+        # collection for as long as the store lives (a bench runs millions of them).
+        self._leaves: list[tuple[int, bytes, bytes]] = []
         self._nodes: dict[NodeId, bytes] = {}
         self._checkpoints: dict[int, bytes] = {}
         self._pending: dict[str, PendingIntent] = {}
-        self._sealed: dict[str, SealedCopy] = {}
+        self._sealed: dict[str, tuple[str, str, bytes, bytes]] = {}
         self._data_keys: dict[str, bytes] = {}
         self._lock = asyncio.Lock()
         self._tokens: dict[bytes, dict[str, bytes]] = {}
@@ -83,7 +86,7 @@ class MemoryStore:
         async with self._lock:
             with batch_failures():
                 plan = plan_batch(self._head, batch)
-            self._leaves.extend(plan.leaves)
+            self._leaves.extend([(leaf.index, leaf.data, leaf.hash) for leaf in plan.leaves])
             for level, index, h in plan.nodes:
                 self._nodes[(level, index)] = h
             self._checkpoints[plan.result.size] = plan.result.checkpoint
@@ -92,7 +95,12 @@ class MemoryStore:
             for intent_id in plan.closed:
                 self._pending.pop(intent_id, None)
             for copy in plan.sealed:
-                self._sealed[copy.sealed_id] = copy
+                self._sealed[copy.sealed_id] = (
+                    copy.sealed_id,
+                    copy.period,
+                    copy.nonce,
+                    copy.ciphertext,
+                )
             for period in batch.erase_periods:
                 self._data_keys.pop(period, None)
             self._head = plan.head
@@ -104,14 +112,14 @@ class MemoryStore:
 
     async def leaves(self, start: int, end: int) -> list[Leaf]:
         """See :class:`~proxy.storage.base.Store`."""
-        return self._leaves[max(start, 0) : max(end, 0)]
+        return [Leaf(*row) for row in self._leaves[max(start, 0) : max(end, 0)]]
 
     async def nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
         """See :class:`~proxy.storage.base.Store`."""
         found: dict[NodeId, bytes] = {}
         for level, index in ids:
             if level == 0 and 0 <= index < len(self._leaves):
-                found[(0, index)] = self._leaves[index].hash
+                found[(0, index)] = self._leaves[index][2]
             elif (level, index) in self._nodes:
                 found[(level, index)] = self._nodes[(level, index)]
         return found
@@ -138,7 +146,8 @@ class MemoryStore:
 
     async def sealed(self, sealed_id: str) -> SealedCopy | None:
         """See :class:`~proxy.storage.base.Store`."""
-        return self._sealed.get(sealed_id)
+        row = self._sealed.get(sealed_id)
+        return None if row is None else SealedCopy(*row)
 
     async def data_key(self, period: str) -> bytes | None:
         """See :class:`~proxy.storage.base.Store`."""
