@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,69 +17,30 @@ from proxy.errors import PolicyError
 from proxy.formats.patch import JsonPatchOp
 from proxy.policy.document import Node, Slot
 from proxy.policy.jsonpatch import find_in_op, prefix_of
-from proxy.policy.jsonpath import Descend, JsonIndex, JsonPath, Path, Seg, index_json
+from proxy.policy.jsonpath import JsonIndex, JsonPath, Path, Seg, index_json
+from proxy.policy.jsonsteps import render, segment
 from proxy.policy.selectors import Selector
 
-_IDENTIFIER = re.compile(r"[A-Za-z_@$][\w@$]*")
+__all__ = ["STRUCTURAL", "JsonDoc", "JsonNode", "JsonPatchDoc", "render"]
+
 #: Members whose values are enumerations, not identities: never "known values" of a removal.
 STRUCTURAL = frozenset({"role", "mediumType", "contactType", "valueType", "preferred"})
 MIN_KNOWN = 3
-
-
-def render(path: Path) -> str:
-    """A JSONPath for ``path`` (``$.note[0].text``, ``$['odd key']``)."""
-    out = ["$"]
-    for seg in path:
-        if isinstance(seg, int):
-            out.append(f"[{seg}]")
-        elif _IDENTIFIER.fullmatch(seg):
-            out.append("." + seg)
-        else:
-            out.append("['" + seg.replace("\\", "\\\\").replace("'", "\\'") + "']")
-    return "".join(out)
+# Constant tuples: ``isinstance(v, dict | list)`` builds a union object on every call.
+_CONTAINERS = (dict, list)
+_NUMBERS = (int, float)
 
 
 def _kind(value: Any) -> str:
     return "an object" if isinstance(value, dict) else "an array"
 
 
-class JsonSlot:
-    """``parent[key]``, a string or number."""
-
-    __slots__ = ("_path", "key", "parent")
-
-    def __init__(self, path: Path, parent: Any, key: Seg) -> None:
-        self._path, self.parent, self.key = path, parent, key
-
-    @property
-    def path(self) -> str:
-        """JSONPath of the value."""
-        return render(self._path)
-
-    @property
-    def text(self) -> str:
-        """The string, or the number's JSON text."""
-        value = self.parent[self.key]
-        return value if isinstance(value, str) else json.dumps(value)
-
-    @property
-    def ident(self) -> object:
-        """The container and the key."""
-        return (id(self.parent), self.key)
-
-    def set(self, text: str) -> None:
-        """Write ``text`` (a number becomes a string: actions produce text)."""
-        self.parent[self.key] = text
-
-
 def _is_text(value: Any) -> bool:
-    return isinstance(value, str) or (
-        isinstance(value, int | float) and not isinstance(value, bool)
-    )
+    return isinstance(value, str) or (isinstance(value, _NUMBERS) and not isinstance(value, bool))
 
 
 class JsonNode:
-    """``parent[key]`` at ``path`` in ``doc``."""
+    """``parent[key]`` at ``path`` in ``doc``; when it holds a string or number, also its slot."""
 
     __slots__ = ("doc", "key", "parent", "raw")
 
@@ -90,36 +50,57 @@ class JsonNode:
     @property
     def path(self) -> str:
         """JSONPath of the node."""
-        return render(self.raw)
+        raw = self.raw  # JsonDoc.path_of, unrolled: every decision renders one
+        if not raw:
+            return "$"
+        prefix = self.doc.container_paths.get(raw[:-1]) or self.doc.container_path(raw[:-1])
+        return prefix + segment(raw[-1])
+
+    @property
+    def text(self) -> str:
+        """The string, or the number's JSON text."""
+        value = self.parent[self.key]
+        return value if isinstance(value, str) else json.dumps(value)
+
+    @property
+    def ident(self) -> object:
+        """The container and the key (the document keeps the container alive)."""
+        return (id(self.parent), self.key)
+
+    def set(self, text: str) -> None:
+        """Write ``text`` (a number becomes a string: actions produce text)."""
+        self.parent[self.key] = text
 
     def scalar(self) -> Slot | None:
-        """The value as a slot; containers are refused, null and booleans skipped."""
+        """The node itself as a slot; containers are refused, null and booleans skipped."""
         value = self.parent[self.key]
-        if isinstance(value, dict | list):
+        if isinstance(value, str):
+            return self
+        if isinstance(value, _CONTAINERS):
             raise PolicyError(f"expected a string or number at {self.path}, got {_kind(value)}")
-        return JsonSlot(self.raw, self.parent, self.key) if _is_text(value) else None
+        return self if _is_text(value) else None
 
     def leaves(self) -> Iterator[Slot]:
         """Strings and numbers at or below the node, in document order."""
-        yield from self._leaves()
+        if _is_text(self.parent[self.key]):
+            return iter((self,))  # a leaf selected itself (keep a member): no walk
+        return self._leaves()
 
-    def _leaves(self) -> Iterator[JsonSlot]:
+    def _leaves(self) -> Iterator[JsonNode]:
+        doc = self.doc
         stack: list[tuple[Path, Any, Seg]] = [(self.raw, self.parent, self.key)]
-        dropped = self.doc.dropped
+        dropped = doc.dropped
         while stack:
             path, parent, key = stack.pop()
             value = parent[key]
             if _is_text(value):
-                yield JsonSlot(path, parent, key)
+                yield JsonNode(doc, path, parent, key)
                 continue
-            children: list[tuple[Path, Any, Seg]]
-            if isinstance(value, dict):
-                children = [((*path, k), value, k) for k in value]
-            elif isinstance(value, list):
-                children = [((*path, i), value, i) for i in range(len(value))]
-            else:
+            if not isinstance(value, _CONTAINERS):
                 continue
-            stack.extend(c for c in reversed(children) if not dropped or c[0] not in dropped)
+            keys = list(value) if isinstance(value, dict) else range(len(value))
+            below = [((*path, k), value, k) for k in keys]
+            stack.extend(c for c in reversed(below) if not dropped or c[0] not in dropped)
 
     def drop(self) -> None:
         """Mark for removal."""
@@ -174,6 +155,22 @@ class JsonDoc:
         self.dropped: set[Path] = set()
         self.removals: list[tuple[Any, Seg]] = []
         self._index: JsonIndex | None = None
+        #: Rendered paths of containers: siblings and cousins share most of their paths.
+        self.container_paths: dict[Path, str] = {(): "$"}
+
+    def path_of(self, path: Path) -> str:
+        """``render(path)``; the containers' paths on the way are remembered for this message."""
+        if not path:
+            return "$"
+        return self.container_path(path[:-1]) + segment(path[-1])
+
+    def container_path(self, path: Path) -> str:
+        """:meth:`path_of` a container, rendered once per message."""
+        text = self.container_paths.get(path)
+        if text is None:
+            text = self.container_path(path[:-1]) + segment(path[-1])
+            self.container_paths[path] = text
+        return text
 
     def select(self, selector: Selector) -> Iterator[Node]:
         """Nodes matched by a JSONPath selector."""
@@ -181,16 +178,19 @@ class JsonDoc:
             raise PolicyError(
                 f"expected a JSONPath selector for a JSON body, got {selector.source}"
             )
+        hits: list[tuple[Path, Any, Seg, Any]]
         if self.prefix is not None:
             matches = find_in_op(selector, self.prefix, self.holder[0], self.holder, self.implicit)
+            hits = [(m.path, m.parent, m.key, m.value) for m in matches]
         else:
-            if self._index is None and selector.steps and isinstance(selector.steps[0], Descend):
+            if self._index is None and selector.indexed:
                 self._index = index_json(self.holder)
-            matches = selector.find(self.holder[0], self._index, self.holder)
-        for match in matches:
-            if self.dropped and self._under_dropped(match.path):
+            hits = selector.plan(self.holder, self._index)
+        # Checked as the engine goes: an earlier match of this very rule may drop a later one.
+        for path, parent, key, _ in hits:
+            if self.dropped and self._under_dropped(path):
                 continue
-            yield JsonNode(self, match.path, match.parent, match.key)
+            yield JsonNode(self, path, parent, key)
 
     def _under_dropped(self, path: Path) -> bool:
         return any(path[:i] in self.dropped for i in range(len(path) + 1))

@@ -9,7 +9,8 @@ Grammar (spaces allowed between tokens)::
     literal := string | number | true | false | null
 
 A bare ``@.x`` tests that ``x`` exists, ``!@.x`` that it does not. As in RFC 9535, comparing a
-missing member is false for ``==`` and true for ``!=``. Predicates compile to plain closures.
+missing member is false for ``==`` and true for ``!=``. Predicates compile to plain closures,
+specialised for the common shapes (one member against a string, two terms).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class FilterParser:
     def __init__(self, text: str, pos: int) -> None:
         self.text = text
         self.pos = pos
+        #: id(predicate) -> (member, equal, strings) for the predicates that compare one member
+        #: with strings: ``@.role == 'a' || @.role in ['b']`` is one membership test.
+        self.shapes: dict[int, _Shape] = {}
 
     def fail(self, expected: str) -> SelectorError:
         """An error naming the position, the expectation and what was found."""
@@ -72,6 +76,12 @@ class FilterParser:
             terms.append(self._and())
         if len(terms) == 1:
             return terms[0]
+        joined = self._join(terms, equal=True)
+        if joined is not None:
+            return joined
+        if len(terms) == 2:
+            first, second = terms
+            return lambda node: first(node) or second(node)
         return lambda node: any(term(node) for term in terms)
 
     def _and(self) -> Predicate:
@@ -80,7 +90,27 @@ class FilterParser:
             terms.append(self._term())
         if len(terms) == 1:
             return terms[0]
+        joined = self._join(terms, equal=False)
+        if joined is not None:
+            return joined
+        if len(terms) == 2:
+            first, second = terms
+            return lambda node: first(node) and second(node)
         return lambda node: all(term(node) for term in terms)
+
+    def _join(self, terms: list[Predicate], equal: bool) -> Predicate | None:
+        """``||`` of equalities, or ``&&`` of inequalities, of one member: one test, or None."""
+        shapes = [self.shapes.get(id(term)) for term in terms]
+        first = shapes[0]
+        if first is None or any(s is None or s[:2] != (first[0], equal) for s in shapes):
+            return None
+        strings = tuple(dict.fromkeys(text for s in shapes if s is not None for text in s[2]))
+        return self._shaped(first[0], equal, strings)
+
+    def _shaped(self, key: str, equal: bool, strings: tuple[str, ...]) -> Predicate:
+        predicate = _membership(key, equal, strings)
+        self.shapes[id(predicate)] = (key, equal, strings)
+        return predicate
 
     def _term(self) -> Predicate:
         if self.eat("("):
@@ -92,16 +122,18 @@ class FilterParser:
             rel = self._rel()
             return lambda node: _get(node, rel) is _MISSING
         rel = self._rel()
-        if self.eat("=="):
-            want = self._literal()
-            return lambda node: _same(_get(node, rel), want)
-        if self.eat("!="):
-            other = self._literal()
-            return lambda node: not _same(_get(node, rel), other)
+        for operator, equal in (("==", True), ("!=", False)):
+            if self.eat(operator):
+                literal = self._literal()
+                if len(rel) == 1 and isinstance(literal, str):
+                    return self._shaped(rel[0], equal, (literal,))
+                return _equal(rel, literal) if equal else _unequal(rel, literal)
         self.skip()
         if self.text.startswith("in", self.pos) and not NAME.match(self.text, self.pos + 2):
             self.pos += 2
             options = self._list()
+            if len(rel) == 1 and all(isinstance(o, str) for o in options):
+                return self._shaped(rel[0], True, options)
             return lambda node: any(_same(_get(node, rel), o) for o in options)
         return lambda node: _get(node, rel) is not _MISSING
 
@@ -152,6 +184,34 @@ class FilterParser:
         if not self.eat("]"):
             raise self.fail("',' or ']'")
         return tuple(items)
+
+
+#: (member, equal, strings): see FilterParser.shapes.
+_Shape = tuple[str, bool, tuple[str, ...]]
+
+
+def _membership(key: str, equal: bool, strings: tuple[str, ...]) -> Predicate:
+    """Whether member ``key`` is (``equal``) or is not one of ``strings``.
+
+    Only that very string equals a string literal (no bool-versus-number case), so plain
+    comparisons will do; a missing member, or a node that is no object, equals none.
+    """
+    if len(strings) == 1:
+        (want,) = strings
+        if equal:
+            return lambda node: isinstance(node, dict) and node.get(key, _MISSING) == want
+        return lambda node: not isinstance(node, dict) or node.get(key, _MISSING) != want
+    if equal:
+        return lambda node: isinstance(node, dict) and node.get(key, _MISSING) in strings
+    return lambda node: not isinstance(node, dict) or node.get(key, _MISSING) not in strings
+
+
+def _equal(rel: tuple[str, ...], want: Any) -> Predicate:
+    return lambda node: _same(_get(node, rel), want)
+
+
+def _unequal(rel: tuple[str, ...], other: Any) -> Predicate:
+    return lambda node: not _same(_get(node, rel), other)
 
 
 def _get(node: Any, keys: tuple[str, ...]) -> Any:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from proxy.engine import apply
 from proxy.errors import PolicyError
 from proxy.formats.patch import parse_json_patch
-from proxy.policy.jsondoc import render
+from proxy.policy.jsondoc import JsonDoc, render
 from tests.actions.support import PARTNER, context, rule
 
 
@@ -76,3 +80,33 @@ def test_patch_ops_keep_identity_when_untouched_and_lose_dropped_values() -> Non
         ("d", "$.place[0].relatedParty"),
         ("p", "$.relatedParty[0].contactMedium[0].characteristic.phoneNumber"),
     ]
+
+
+def _segment(seg: str | int) -> str:
+    """Path steps as first written: one pattern for names, no shortcut."""
+    if isinstance(seg, int):
+        return f"[{seg}]"
+    if re.fullmatch(r"[A-Za-z_@$][\w@$]*", seg):
+        return "." + seg
+    return "['" + seg.replace("\\", "\\\\").replace("'", "\\'") + "']"
+
+
+@given(
+    paths=st.lists(
+        st.lists(
+            st.text(max_size=5)
+            | st.sampled_from(["a", "_b2", "@type", "é", "1a"])
+            | st.integers(0, 12),
+            max_size=6,
+        ).map(tuple),
+        max_size=5,
+    )
+)
+def test_remembered_paths_render_as_written(paths: list[tuple[str | int, ...]]) -> None:
+    """The document's path cache and the identifier shortcut render what the pattern says."""
+    doc = JsonDoc({})
+    for path in paths:
+        expected = "$" + "".join(_segment(seg) for seg in path)
+        assert render(path) == expected
+        assert doc.path_of(path) == expected
+        assert doc.path_of(path) == expected  # again, from what the document remembered
