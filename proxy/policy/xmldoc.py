@@ -15,6 +15,7 @@ from lxml import etree
 from proxy.errors import PolicyError
 from proxy.policy.document import Node, Slot
 from proxy.policy.selectors import Selector, XPathSelector
+from proxy.policy.xmlplan import XmlPlan
 from proxy.policy.xmlslots import AttributeSlot, Paths, TextSlot, is_element
 
 MIN_KNOWN = 3
@@ -40,31 +41,47 @@ class ElementNode:
     def scalar(self) -> Slot | None:
         """The element's text; an element with child elements is refused."""
         element = self.element
-        if any(is_element(child) for child in element):
-            raise PolicyError(
-                f"expected an element with text only at {self.path}, got child elements"
-            )
         if len(element):
+            if any(is_element(child) for child in element):
+                raise PolicyError(
+                    f"expected an element with text only at {self.path}, got child elements"
+                )
             # Comments split the text: fold it into one, so no half of a value escapes.
             element.text = "".join(str(t) for t in element.itertext())
             for child in list(element):
                 element.remove(child)
         return None if _blank(element.text) else TextSlot(self.doc.paths, element)
 
-    def leaves(self) -> Iterator[Slot]:
-        """Texts, tails, attribute values and comments at or below the element."""
+    def _places(self) -> Iterator[tuple[etree._Element, str | bool]]:
+        """Where the leaves are: (element, attribute name), or (element, is-its-tail) for texts.
+
+        Document order as an editor reads it: an element's attributes, its text, the tails
+        of its children, then each child in turn; nothing under a dropped element.
+        """
+        dropped = self.doc.dropped
         stack = [self.element]
         while stack:
             element = stack.pop()
             if is_element(element):
                 for name in element.attrib:
-                    yield AttributeSlot(self.doc.paths, element, str(name))
+                    yield element, str(name)
             if not _blank(element.text):
-                yield TextSlot(self.doc.paths, element)
-            for child in element:
-                if child not in self.doc.dropped and not _blank(child.tail):
-                    yield TextSlot(self.doc.paths, child, tail=True)
-            stack.extend(c for c in reversed(element) if c not in self.doc.dropped)
+                yield element, False
+            children = [child for child in element if child not in dropped]
+            for child in children:
+                if not _blank(child.tail):
+                    yield child, True
+            children.reverse()
+            stack += children
+
+    def leaves(self) -> Iterator[Slot]:
+        """Texts, tails, attribute values and comments at or below the element."""
+        paths = self.doc.paths
+        for element, where in self._places():
+            if isinstance(where, str):
+                yield AttributeSlot(paths, element, where)
+            else:
+                yield TextSlot(paths, element, where)
 
     def drop(self) -> None:
         """Mark for removal."""
@@ -81,8 +98,16 @@ class ElementNode:
         return etree.tostring(self.element, method="c14n", exclusive=True, with_tail=False)
 
     def removed_texts(self) -> list[str]:
-        """Every non-trivial text and attribute value below."""
-        return [s.text for s in self.leaves() if len(s.text.strip()) >= MIN_KNOWN]
+        """Every non-trivial text and attribute value below (the leaves' texts, no slots)."""
+        out: list[str] = []
+        for element, where in self._places():
+            if isinstance(where, str):
+                text = str(element.get(where, ""))
+            else:
+                text = (element.tail if where else element.text) or ""
+            if len(text.strip()) >= MIN_KNOWN:
+                out.append(text)
+        return out
 
     def children(self) -> Iterator[tuple[str, Node]]:
         """Child elements by Clark name, attributes as ``@`` + Clark name, comments ``#comment``."""
@@ -148,11 +173,17 @@ class XmlDoc:
         self.dropped: set[etree._Element] = set()
         self.removals: list[etree._Element] = []
         self.paths = Paths()
+        #: The document's root element, where absolute selectors start (found on first use).
+        self.top: etree._Element | None = None
 
     def select(self, selector: Selector) -> Iterator[Node]:
         """Nodes matched by an XPath selector, outside dropped subtrees."""
         if not isinstance(selector, XPathSelector):
             raise PolicyError(f"expected an XPath selector for an XML body, got {selector.source}")
+        plan = selector.plan
+        if plan is not None:
+            yield from self._planned(plan)
+            return
         for item in selector.find(self.root):
             if isinstance(item, etree._Element):
                 if not self._under_dropped(item):
@@ -166,6 +197,20 @@ class XmlDoc:
                 )
             if not self._under_dropped(parent):
                 yield AttributeNode(self, parent, str(name))
+
+    def _planned(self, plan: XmlPlan) -> Iterator[Node]:
+        # The same nodes as XPath, by a tree walk (see proxy.policy.xmlplan); dropped subtrees
+        # are checked as the engine goes, as below.
+        if plan.attribute is None:
+            if self.top is None:
+                self.top = self.root.getroottree().getroot()
+            for element in plan.below(self.top):
+                if not self._under_dropped(element):
+                    yield ElementNode(self, element)
+            return
+        for parent, name in plan.attributes(self.root):
+            if not self._under_dropped(parent):
+                yield AttributeNode(self, parent, name)
 
     def _under_dropped(self, element: etree._Element) -> bool:
         if not self.dropped:

@@ -37,18 +37,21 @@ class Paths:
             return path
         base = self.of(parent)
         # One pass over the siblings names them all: their paths are usually needed next.
+        # Each tag is read once (lxml builds a new string per read).
+        children = list(parent)
+        tags: list[object] = [child.tag for child in children]
         counts: dict[object, int] = {}
-        for child in parent:
-            counts[child.tag] = counts.get(child.tag, 0) + 1
+        for tag in tags:
+            counts[tag] = counts.get(tag, 0) + 1
         seen: dict[object, int] = {}
-        for child in parent:
-            tag = child.tag
-            seen[tag] = seen.get(tag, 0) + 1
+        cache = self._cache
+        for child, tag in zip(children, tags, strict=True):
             # Clark notation: '{uri}local' or 'local'; rpartition is the cheap QName.localname.
-            step = str(tag).rpartition("}")[2] if is_element(child) else "comment()"
+            step = tag.rpartition("}")[2] if isinstance(tag, str) else "comment()"
             if counts[tag] > 1:
-                step += f"[{seen[tag]}]"
-            self._cache[child] = f"{base}/{step}"
+                seen[tag] = position = seen.get(tag, 0) + 1
+                step = f"{step}[{position}]"
+            cache[child] = f"{base}/{step}"
         return self._cache[element]
 
 

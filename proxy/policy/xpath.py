@@ -22,6 +22,7 @@ from lxml import etree
 
 from proxy.errors import PolicyError
 from proxy.policy.selectorerror import SelectorError
+from proxy.policy.xmlplan import XmlPlan, XmlStep, plan_of
 
 _TOKEN = re.compile(
     r"""(?P<sep>//?)|(?P<clark>\{(?P<uri>[^{}\s]+)\}(?P<local>[A-Za-z_][\w.\-]*))
@@ -55,6 +56,8 @@ class XPathSelector:
     compiled: etree.XPath = field(compare=False, repr=False)
     #: ``//`` after the first step can match an element inside another match (``//x`` in ``x``).
     overlapping: bool = True
+    #: The path as a tree walk (no predicates), or None: then :attr:`compiled` runs it.
+    plan: XmlPlan | None = field(default=None, compare=False, repr=False)
 
     def find(self, node: etree._Element | etree._ElementTree) -> list[etree._Element | str]:
         """Matches: elements, or attribute values (smart strings with ``getparent()``)."""
@@ -108,14 +111,20 @@ class _Compiler:
     def __init__(self, text: str) -> None:
         self.tokens = _Tokens(text)
         self.prefixes: dict[str, str] = {}
+        #: The path again, for :mod:`proxy.policy.xmlplan`: element steps, attribute, predicates.
+        self.steps: list[XmlStep] = []
+        self.attribute: str | None = None
+        self.predicated = False
 
-    def name(self) -> str:
+    def name(self) -> tuple[str, str | None]:
+        """The name as XPath text, and as a Clark name (None for ``*``)."""
         token = self.tokens.take("clark", "name", "star")
         if token.group("clark"):
-            uri = token.group("uri")
+            uri, local = token.group("uri"), token.group("local")
             prefix = self.prefixes.setdefault(uri, f"n{len(self.prefixes)}")
-            return f"{prefix}:{token.group('local')}"
-        return token.group()
+            return f"{prefix}:{local}", f"{{{uri}}}{local}"
+        text = token.group()
+        return text, None if text == "*" else text
 
     def path(self) -> tuple[str, bool]:
         out: list[str] = []
@@ -123,15 +132,26 @@ class _Compiler:
         while self.tokens.peek() is not None:
             if attribute:
                 self.tokens.take("end of selector after an attribute step")
-            out.append(self.tokens.take("sep").group())
+            separator = self.tokens.take("sep").group()
+            out.append(separator)
             if self.tokens.peek() == "at":
                 self.tokens.take("at")
-                out.append("@" + self.name())
+                text, clark = self.name()
+                out.append("@" + text)
                 attribute = True
+                self.attribute = clark or "*"
+                if separator == "//":
+                    # '//@a' first: every element's. After a step, 'x//@a' is x's own too,
+                    # which the plan's steps cannot say: XPath runs it.
+                    self.predicated = self.predicated or bool(self.steps)
+                    self.steps.append(XmlStep(True, None))
                 continue
-            out.append(self.name())
+            text, clark = self.name()
+            out.append(text)
+            self.steps.append(XmlStep(separator == "//", clark))
             while self.tokens.peek() == "lb":
                 out.append(self.predicate())
+                self.predicated = True
         if not out:
             raise SelectorError("at character 1: expected '/' or '//', got the end")
         return "".join(out), attribute
@@ -153,7 +173,7 @@ class _Compiler:
         parts: list[str] = []
         while True:
             at = "@" if self.tokens.peek() == "at" and self.tokens.take("at") else ""
-            parts.append(at + self.name())
+            parts.append(at + self.name()[0])
             if (
                 at
                 or self.tokens.peek() != "sep"
@@ -175,4 +195,7 @@ def compile_xpath(text: str) -> XPathSelector:
     # A single leading '//' can still match nested elements of one name: only '/'-anchored
     # paths without any '//' are known not to overlap.
     overlapping = "//" in expr
-    return XPathSelector(text, expr, tuple(namespaces.items()), attribute, compiled, overlapping)
+    plan = plan_of(compiler.steps, compiler.attribute, compiler.predicated)
+    return XPathSelector(
+        text, expr, tuple(namespaces.items()), attribute, compiled, overlapping, plan
+    )
