@@ -117,9 +117,11 @@ class Env:
     allowed: Sequence[str] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
-    """A token minted for one value of one order; the caller persists it in the vault."""
+class IssuedToken(NamedTuple):
+    """A token minted for one value of one order; the caller persists it in the vault.
+
+    A named tuple, like :class:`Change` (built per tokenised value, in the same hot path).
+    """
 
     id: str
     token: str

@@ -39,7 +39,7 @@ class Hash:
             text = digest.hex()
         else:
             text = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-        return Change(value=text, removed=True, allowed=text)
+        return Change(text, True, False, text)  # (value, removed, record, allowed)
 
 
 def build(params: Mapping[str, Any], syntax: Syntax) -> Hash:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from proxy.actions.base import Change, Env, Phase, Reach, Syntax
+from proxy.actions.base import UNCHANGED, Change, Env, Phase, Reach, Syntax
 
 #: The rule parameters this action accepts (beside ``id``, ``select``, ``action``).
 PARAMS: tuple[str, ...] = ()
@@ -28,8 +28,10 @@ class Keep:
     def apply(self, value: str, env: Env) -> Change:
         """Record ``value`` as allowed; an empty value needs no allowance."""
         if not value.strip():
-            return Change()
-        return Change(record=True, allowed=value)
+            return UNCHANGED
+        # Positional (value, removed, record, allowed): one per kept leaf, and keywords cost
+        # a named tuple twice as much.
+        return Change(None, False, True, value)
 
 
 def build(params: Mapping[str, Any], syntax: Syntax) -> Keep:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from proxy.actions.base import Change, Env, ParamError, Phase, Reach, Syntax
+from proxy.actions.base import UNCHANGED, Change, Env, ParamError, Phase, Reach, Syntax
 
 #: The rule parameters this action accepts (beside ``id``, ``select``, ``action``).
 PARAMS: tuple[str, ...] = ("keep_last", "mask_char")
@@ -32,8 +32,8 @@ class Mask:
         hidden = max(len(value) - self.keep_last, 0)
         text = self.mask_char * hidden + value[hidden:]
         if text == value:
-            return Change()
-        return Change(value=text, removed=True, allowed=text)
+            return UNCHANGED
+        return Change(text, True, False, text)  # (value, removed, record, allowed)
 
 
 def build(params: Mapping[str, Any], syntax: Syntax) -> Mask:

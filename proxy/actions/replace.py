@@ -38,8 +38,8 @@ class Replace:
         new = self.value if self.value is not None else self._partner_value(env)
         if new == value:
             # Already the substitute (a resent order): nothing of the customer's left here.
-            return Change(record=True, allowed=new)
-        return Change(value=new, removed=True, allowed=new)
+            return Change(None, False, True, new)  # (value, removed, record, allowed)
+        return Change(new, True, False, new)  # positional: see keep
 
     def _partner_value(self, env: Env) -> str:
         partner = env.context.partner

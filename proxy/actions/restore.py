@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from proxy.actions.base import Change, Env, Phase, Reach, Syntax
+from proxy.actions.base import UNCHANGED, Change, Env, Phase, Reach, Syntax
 from proxy.actions.tokenise import token_id
 
 MIN_EMBEDDED = 8
@@ -35,7 +35,7 @@ class Restore:
         """The restored text, or no change when it holds no token."""
         mapping = env.context.restore
         if not mapping:
-            return Change()
+            return UNCHANGED
         original = mapping.get(value)
         if original is not None:
             return Change(value=original, record=True, token_id=self._id(env, original))
@@ -46,7 +46,7 @@ class Restore:
                 text = text.replace(token, orig)
                 first = first or orig
         if first is None:
-            return Change()
+            return UNCHANGED
         return Change(value=text, record=True, token_id=self._id(env, first))
 
     @staticmethod

@@ -13,7 +13,6 @@ character, so the incumbent's XSD pattern and check-digit validation pass).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -55,9 +54,20 @@ def _pick(stream: Iterator[int], alphabet: str) -> str:
             return alphabet[byte % len(alphabet)]
 
 
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648's alphabet, lower case
+#: Every pair of base32 digits, by the 10 bits they stand for; and where each pair starts.
+_BASE32_PAIRS = [a + b for a in _BASE32 for b in _BASE32]
+_SHIFTS = range(110, -1, -10)
+
+
 def opaque(seed: bytes, key: bytes, original: str, keep_leading: int) -> str:
-    """``tok_`` + 120 bits in lower-case base32: recognisable, URL- and XML-safe."""
-    return OPAQUE_PREFIX + base64.b32encode(seed[:15]).decode("ascii").lower()
+    """``tok_`` + 120 bits in lower-case base32: recognisable, URL- and XML-safe.
+
+    ``base64.b32encode(seed[:15]).lower()``, ten bits at a time: 120 bits need no padding, and
+    the standard library's encoder is Python that handles any length (several times slower).
+    """
+    bits = int.from_bytes(seed[:15], "big")
+    return OPAQUE_PREFIX + "".join([_BASE32_PAIRS[(bits >> shift) & 1023] for shift in _SHIFTS])
 
 
 def digits(seed: bytes, key: bytes, original: str, keep_leading: int) -> str:
@@ -121,7 +131,8 @@ class Tokenise:
         seed = mac(key, order.encode(), value.encode())
         token = _MAKERS[self.format](seed, key, value, self.keep_leading)
         issued = IssuedToken(token_id(key, order, value), token, value, self.format)
-        return Change(value=token, removed=True, allowed=token, token=issued, token_id=issued.id)
+        # (value, removed, record, allowed, token, token_id), positional: see keep.
+        return Change(token, True, False, token, issued, issued.id)
 
 
 def build(params: Mapping[str, Any], syntax: Syntax) -> Tokenise:
