@@ -11,16 +11,16 @@ provoke a duplicate order — and the dangling intent gets a ``recovery`` leaf a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from proxy.audit.records import BodyRecord, FieldRecord, Intent, Operation, Outcome
 from proxy.errors import CivettaError
 from proxy.state import ProxyState
 
 
-@dataclass(frozen=True, slots=True)
-class Disclosure:
-    """What is about to be sent, described without any value in clear."""
+class Disclosure(NamedTuple):
+    """What is about to be sent, described without any value in clear (a named tuple: one is
+    built per forwarded message, see :mod:`proxy.audit.records`)."""
 
     request_id: str
     route: str

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from proxy.audit.merkle import EMPTY_ROOT, HASH_SIZE, CompactRange, leaf_hash
 
@@ -85,9 +86,9 @@ class SealedCopy:
     ciphertext: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class BatchEntry:
-    """One leaf to append, with the bookkeeping that must commit with it."""
+class BatchEntry(NamedTuple):
+    """One leaf to append, with the bookkeeping that must commit with it (a named tuple: one
+    is built per append, see :mod:`proxy.audit.records`)."""
 
     data: bytes
     #: An intent id this leaf opens (an ``intent``): a pending row is added.

@@ -2,6 +2,11 @@
 
 Commitments are 32 bytes and are the only form in which anything derived from a message's
 values enters a leaf; :mod:`proxy.audit.leaves` encodes these records.
+
+The records built for every forwarded message (fields, bodies, operation, intent, outcome) are
+named tuples: immutable like the frozen dataclasses used elsewhere, but built in one C call
+where a frozen dataclass sets each field through ``object.__setattr__`` (2.8 -> 0.75 µs for an
+intent).
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ import hashlib
 import hmac
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 #: The ``v`` of every leaf (its schema version).
 SCHEMA_VERSION = 1
@@ -138,8 +143,7 @@ def b64_commitment(commitment: bytes) -> str:
     return base64.b64encode(commitment).decode("ascii")
 
 
-@dataclass(frozen=True, slots=True)
-class FieldRecord:
+class FieldRecord(NamedTuple):
     """What a rule did to one field: path, rule id, action, commitment of the removed value."""
 
     path: str
@@ -157,8 +161,7 @@ class FieldRecord:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class BodyRecord:
+class BodyRecord(NamedTuple):
     """A body as recorded: its length, a commitment of it, the id of its sealed copy if kept."""
 
     length: int
@@ -174,8 +177,7 @@ class BodyRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
+class Operation(NamedTuple):
     """What was called: the method and a path template (REST) or a SOAP action."""
 
     method: str
@@ -192,8 +194,7 @@ class Operation:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Intent:
+class Intent(NamedTuple):
     """What is about to be forwarded; ``order_ref`` is a keyed commitment, never the reference."""
 
     request_id: str
@@ -204,11 +205,10 @@ class Intent:
     order_ref: bytes | None
     policy_hash: str | None
     body: BodyRecord
-    fields: tuple[FieldRecord, ...] = field(default=())
+    fields: tuple[FieldRecord, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How a forwarded message ended: status, a commitment of the response, timing, error code."""
 
     intent_id: str

@@ -15,9 +15,8 @@ import asyncio
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -115,9 +114,9 @@ def open_sealed(copy: SealedCopy, data_key: bytes) -> tuple[bytes, bytes]:
     return plain[:SALT_SIZE], plain[SALT_SIZE:]
 
 
-@dataclass(frozen=True, slots=True)
-class Sealing:
-    """One sealed body: the copy to store with the intent, and what the intent records."""
+class Sealing(NamedTuple):
+    """One sealed body: the copy to store with the intent, and what the intent records (a named
+    tuple: one is built per forwarded message, see :mod:`proxy.audit.records`)."""
 
     copy: SealedCopy
     salt: bytes

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -165,7 +164,7 @@ async def test_sealed_copy_commits_with_its_intent(log: AuditLog) -> None:
     intent citing another copy is refused."""
     sealing = await log.seal(b"<exact forwarded bytes/>")
     base = intent(log, 1)
-    cited = dataclasses.replace(base, body=sealing.body)
+    cited = base._replace(body=sealing.body)
     await log.append_intent(cited, sealing)
     assert await log.open_sealed(sealing.sealed_id) == (sealing.salt, b"<exact forwarded bytes/>")
     with pytest.raises(ValueError, match="cite the sealed copy"):
