@@ -8,20 +8,35 @@ the generic walk of :mod:`proxy.audit.canonical` (about a fifth of the cost per 
 
 Whatever the template cannot prove byte-equal to the generic encoding (a non-``str`` where a
 string belongs, a ``bool`` or an integer beyond 2**53 - 1 where an integer belongs, a lone
-surrogate) makes it answer None, and :mod:`proxy.audit.leaves` takes the generic builder, which
-encodes or refuses it as before. A property test holds the two paths byte-equal.
+surrogate, an unhashable or unencodable value: any ``TypeError``) makes it answer None, and
+:mod:`proxy.audit.leaves` takes the generic builder, which encodes or refuses it as before. A
+property test holds the two paths byte-equal. The parts that repeat from message to message (a
+field's action, path and rule; the operation) are encoded once and remembered.
 """
 
 from __future__ import annotations
 
+from binascii import b2a_base64
 from json.encoder import encode_basestring
 from typing import Any
 
-from proxy.audit.records import SCHEMA_VERSION, BodyRecord, Intent, Operation, Outcome
-from proxy.audit.records import b64_commitment as _b64
+from proxy.audit.records import (
+    COMMITMENT_SIZE,
+    SCHEMA_VERSION,
+    BodyRecord,
+    Intent,
+    Operation,
+    Outcome,
+    b64_commitment,
+)
 
 _SAFE_INT = (1 << 53) - 1
 _END = f',"v":{SCHEMA_VERSION}}}'
+#: Encoded parts of what repeats from message to message: a field's action, path and rule (the
+#: text around its commitment), an operation. Bounded: emptied when it grows past _MEMO_MAX.
+_FIELD_PARTS: dict[tuple[str, str, str], tuple[str, str]] = {}
+_OPERATIONS: dict[Operation, str] = {}
+_MEMO_MAX = 4096
 
 
 class _Unplain(Exception):
@@ -44,6 +59,12 @@ def _int(value: Any) -> str:
     return str(value)
 
 
+def _b64(commitment: bytes) -> str:
+    if len(commitment) != COMMITMENT_SIZE:
+        return b64_commitment(commitment)  # raises, naming the length
+    return b2a_base64(commitment, newline=False).decode("ascii")
+
+
 def _body(body: BodyRecord) -> str:
     return (
         f'{{"commitment":"{_b64(body.commitment)}","length":{_int(body.length)},'
@@ -52,20 +73,35 @@ def _body(body: BodyRecord) -> str:
 
 
 def _operation(op: Operation) -> str:
-    action = "" if op.soap_action is None else f'"action":{_str(op.soap_action)},'
-    path = "" if op.template is None else f',"path":{_str(op.template)}'
-    return f'{{{action}"method":{_str(op.method)}{path}}}'
+    text = _OPERATIONS.get(op)
+    if text is None:
+        action = "" if op.soap_action is None else f'"action":{_str(op.soap_action)},'
+        path = "" if op.template is None else f',"path":{_str(op.template)}'
+        text = f'{{{action}"method":{_str(op.method)}{path}}}'
+        _remember(_OPERATIONS, op, text)
+    return text
 
 
 def _fields(record: Intent) -> str:
     parts = []
     for f in record.fields:
-        token = "" if f.token_id is None else f',"token_id":{_str(f.token_id)}'
-        parts.append(
-            f'{{"action":{_str(f.action)},"commitment":"{_b64(f.commitment)}",'
-            f'"path":{_str(f.path)},"rule":{_str(f.rule)}{token}}}'
-        )
+        key = (f.action, f.path, f.rule)
+        around = _FIELD_PARTS.get(key)
+        if around is None:
+            around = (
+                f'{{"action":{_str(f.action)},"commitment":"',
+                f'","path":{_str(f.path)},"rule":{_str(f.rule)}',
+            )
+            _remember(_FIELD_PARTS, key, around)
+        end = "}" if f.token_id is None else f',"token_id":{_str(f.token_id)}}}'
+        parts.append(f"{around[0]}{_b64(f.commitment)}{around[1]}{end}")
     return ",".join(parts)
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()  # paths with unusual indices could grow it without end: start again
+    memo[key] = value
 
 
 def intent(time: str, replica: str, intent_id: str, record: Intent) -> bytes | None:
@@ -82,7 +118,7 @@ def intent(time: str, replica: str, intent_id: str, record: Intent) -> bytes | N
             f'"route":{_str(record.route)},"time":{_str(time)},"type":"intent"{_END}'
         )
         return text.encode("utf-8")
-    except (_Unplain, UnicodeEncodeError):
+    except (_Unplain, UnicodeEncodeError, TypeError):
         return None
 
 
@@ -98,5 +134,5 @@ def outcome(time: str, replica: str, record: Outcome, upstream_us: int | None) -
             f'"time":{_str(time)},"type":"outcome","upstream_us":{us}{_END}'
         )
         return text.encode("utf-8")
-    except (_Unplain, UnicodeEncodeError):
+    except (_Unplain, UnicodeEncodeError, TypeError):
         return None

@@ -149,3 +149,25 @@ def test_text_clock_reads_like_rfc3339_of_now() -> None:
         moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         assert before - timedelta(milliseconds=1) <= moment <= after + timedelta(milliseconds=1)
         assert rfc3339(moment) == text
+
+
+def test_remembered_parts_stay_bounded_and_right() -> None:
+    """More distinct field paths than the memo holds: it is emptied rather than grown, and
+    every leaf still equals the generic encoding (also when a remembered part is reused)."""
+    for n in range(templates._MEMO_MAX + 10):
+        record = Intent(
+            "req",
+            "r",
+            "outbound",
+            Operation("POST", f"/p/{n % 3}"),
+            None,
+            None,
+            None,
+            BodyRecord(1, C),
+            (FieldRecord(f"$.a[{n}]", "rule", "drop", C), FieldRecord("$.b", "rule", "drop", C)),
+        )
+        if n % 1000 == 0 or n > templates._MEMO_MAX:
+            assert templates.intent("t", "r", "i", record) == leaves._intent("t", "r", "i", record)
+        else:
+            templates.intent("t", "r", "i", record)
+        assert len(templates._FIELD_PARTS) <= templates._MEMO_MAX
