@@ -135,8 +135,9 @@ class BatchPlan:
     sealed: tuple[SealedCopy, ...]
 
 
-#: The last head :func:`plan_batch` produced. A store that hands that very object back (the
-#: memory store does) skips re-deriving its root from its frontier: plan_batch computed both.
+#: The last head :func:`plan_batch` produced. A head equal to it (the memory store hands that
+#: very object back; SQL stores read the row this process wrote) skips re-deriving the root from
+#: the frontier: plan_batch computed both. A row changed since fails the comparison and is checked.
 _planned: Head | None = None
 
 
@@ -150,7 +151,7 @@ def plan_batch(head: Head, batch: Batch) -> BatchPlan:
     cr = CompactRange.from_state(head.size, head.frontier)
     # The head row holds both the frontier and the root: if they disagree the row was
     # altered, and extending it would sign a tree that the leaves do not support.
-    if head is not _planned and cr.root() != head.root:
+    if head != _planned and cr.root() != head.root:
         raise ValueError("expected the stored root to match the stored frontier, got another")
     leaves: list[Leaf] = []
     nodes: list[tuple[int, int, bytes]] = []
