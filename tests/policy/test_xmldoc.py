@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given
 from lxml import etree
 
 from proxy.engine import apply
 from proxy.errors import PolicyError
 from proxy.policy.xmlslots import Paths
 from tests.actions.support import FakeScrubber, context, rule
+from tests.policy.test_xmlplan import trees
 
 ORD = "http://wholesale.example.it/ordering/v1"
 
@@ -108,3 +110,26 @@ def test_overlapping_matches_edit_every_leaf_below_unselected_children() -> None
         out = apply([rule("//x", "scrub")], root, context(scrubber=FakeScrubber()))
         assert b"0287654321" not in etree.tostring(root)
         assert [d.path for d in out.decisions] == ["/r/x[6]/y"]
+
+
+def _path(node: etree._Element) -> str:
+    """A node's path as first written: local names up from the node, positions by tag."""
+    parent = node.getparent()
+    if parent is None:
+        return "/" + etree.QName(node).localname
+    tag: object = node.tag
+    same = [child for child in parent if child.tag == tag]
+    step = tag.rpartition("}")[2] if isinstance(tag, str) else "comment()"
+    if len(same) > 1:
+        step += f"[{same.index(node) + 1}]"
+    return f"{_path(parent)}/{step}"
+
+
+@given(root=trees())
+def test_paths_agree_with_a_walk_up_the_tree(root: etree._Element) -> None:
+    """Naming all of a parent's children at once gives each node its walk-up path, comments too."""
+    paths = Paths()
+    nodes = list(root.iter())
+    for node in nodes:
+        assert paths.of(node) == _path(node)
+    assert [paths.of(node) for node in nodes] == [_path(node) for node in nodes]  # remembered
