@@ -307,19 +307,22 @@ def _guard_headers(headers: Mapping[str, str], allowed: ValueSet, removed: Value
     multi = headers if isinstance(headers, CIMultiDict | CIMultiDictProxy) else CIMultiDict(headers)
     forwarded = end_to_end(multi)
     scanned = [(name, value) for name, value in forwarded.items() if name.lower() != _REQUEST_ID]
-    found = find_many([value for _, value in scanned], removed, allowed)  # one pass for all
+    # One pass for all, names included: a name that is itself data is named by position.
+    found = find_many([text for pair in scanned for text in pair], removed, allowed)
     findings = [
-        Finding(_header_path(name), match.kind)
-        for (name, _), matches in zip(scanned, found, strict=True)
-        for match in matches
+        Finding(_header_path(index, name, bool(found[2 * index])), match.kind)
+        for index, (name, _) in enumerate(scanned)
+        for match in (*found[2 * index], *found[2 * index + 1])
     ]
     if findings:
         _block(findings)
 
 
-def _header_path(name: str) -> str:
-    # Header names are protocol, not data; one that does not look like a name is not quoted.
-    return f"header:{name}" if _HEADER_NAME.fullmatch(name) else "header:[name]"
+def _header_path(index: int, name: str, flagged: bool) -> str:
+    # Header names are protocol, not data; one that holds data, or does not look like a name,
+    # is named by its position among the forwarded headers instead.
+    plain = not flagged and _HEADER_NAME.fullmatch(name) is not None
+    return f"header:{name}" if plain else f"header#{index}"
 
 
 def _block(findings: list[Finding]) -> None:

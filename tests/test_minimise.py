@@ -151,3 +151,12 @@ def test_a_bodyless_request_has_its_headers_scanned_too() -> None:
     with pytest.raises(LeakBlocked) as raised:
         minimise_request(_minimiser(), "GET", PATH, "", {"X-Who": f"cell {PHONE}"}, None)
     assert raised.value.paths == ("header:X-Who",)
+
+
+def test_a_header_name_that_is_data_is_named_by_position() -> None:
+    """The refusal names a personal header name by position, never the name itself."""
+    headers = {**HEADERS, "X-RSSMRA80A01H501U": "1"}
+    with pytest.raises(LeakBlocked) as raised:
+        minimise_request(_minimiser(), "POST", PATH, "", headers, _message(_order()))
+    assert raised.value.paths == ("header#1",)
+    assert "RSSMRA80A01H501U" not in str(raised.value)
