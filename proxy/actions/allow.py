@@ -18,6 +18,7 @@ from proxy.actions.base import Change, Env, ParamError, Phase, Reach, Syntax, no
 
 _XML_NAME = re.compile(r"@?(\{[^{}\s]+\})?[A-Za-z_][\w.\-]*")
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+_XSI_ATTRIBUTE = "@{" + XSI_NS + "}"
 
 
 #: The rule parameters this action accepts (beside ``id``, ``select``, ``action``).
@@ -36,7 +37,7 @@ class Allow:
 
     def permits(self, child: str) -> bool:
         """Whether a child named ``child`` (JSON key, Clark name, ``@`` + Clark name) survives."""
-        return child in self.children or child.startswith("@{" + XSI_NS + "}")
+        return child in self.children or child.startswith(_XSI_ATTRIBUTE)
 
     def apply(self, value: str, env: Env) -> Change:
         """Never called: the engine filters children itself."""

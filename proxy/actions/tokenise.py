@@ -35,6 +35,7 @@ FORMATS = ("opaque", "digits", "codice_fiscale")
 OPAQUE_PREFIX = "tok_"
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MONTHS = "ABCDEHLMPRST"
+_DIGITS = "0123456789"
 
 
 def _stream(seed: bytes, key: bytes) -> Iterator[int]:
@@ -45,13 +46,19 @@ def _stream(seed: bytes, key: bytes) -> Iterator[int]:
         counter += 1
 
 
-def _pick(stream: Iterator[int], alphabet: str) -> str:
-    """A uniformly chosen character: rejection sampling avoids the modulo bias."""
-    limit = 256 - 256 % len(alphabet)
-    while True:
-        byte = next(stream)
+def _picks(stream: Iterator[int], alphabet: str, count: int) -> str:
+    """``count`` uniformly chosen characters: rejection sampling avoids the modulo bias."""
+    size = len(alphabet)
+    limit = 256 - 256 % size
+    out: list[str] = []
+    if count <= 0:
+        return ""
+    for byte in stream:  # one loop for all of them: no call per character
         if byte < limit:
-            return alphabet[byte % len(alphabet)]
+            out.append(alphabet[byte % size])
+            if len(out) == count:
+                break
+    return "".join(out)
 
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648's alphabet, lower case
@@ -72,27 +79,23 @@ def opaque(seed: bytes, key: bytes, original: str, keep_leading: int) -> str:
 
 def digits(seed: bytes, key: bytes, original: str, keep_leading: int) -> str:
     """Every digit after the first ``keep_leading`` replaced; anything else kept in place."""
-    stream = _stream(seed, key)
-    out: list[str] = []
-    seen = 0
-    for char in original:
-        if char.isascii() and char.isdigit():
-            seen += 1
-            out.append(char if seen <= keep_leading else _pick(stream, "0123456789"))
-        else:
-            out.append(char)
+    places = [i for i, char in enumerate(original) if char.isascii() and char.isdigit()]
+    places = places[keep_leading:]
+    out = list(original)
+    for i, char in zip(places, _picks(_stream(seed, key), _DIGITS, len(places)), strict=True):
+        out[i] = char
     return "".join(out)
 
 
 def codice_fiscale(seed: bytes, key: bytes, original: str, keep_leading: int) -> str:
     """A valid 16-character codice fiscale: letters, birth date, place code, check letter."""
     stream = _stream(seed, key)
-    letters = "".join(_pick(stream, _LETTERS) for _ in range(6))
-    year = _pick(stream, "0123456789") + _pick(stream, "0123456789")
-    month = _pick(stream, _MONTHS)
+    letters = _picks(stream, _LETTERS, 6)
+    year = _picks(stream, _DIGITS, 2)
+    month = _picks(stream, _MONTHS, 1)
     # Days 1..28 exist in every month; +40 marks a woman, as in a real codice fiscale.
     day = 1 + (next(stream) % 28) + (40 if next(stream) & 1 else 0)
-    place = _pick(stream, "ABCDEFGHILM") + "".join(_pick(stream, "0123456789") for _ in range(3))
+    place = _picks(stream, "ABCDEFGHILM", 1) + _picks(stream, _DIGITS, 3)
     body = f"{letters}{year}{month}{day:02d}{place}"
     return body + str(codicefiscale.calc_check_digit(body))
 

@@ -103,3 +103,50 @@ def test_opaque_tokens_are_base32_of_the_seeds_first_120_bits(seed: bytes) -> No
     """The table-driven encoding writes what the standard library's base32 would, lower case."""
     expected = "tok_" + base64.b32encode(seed[:15]).decode("ascii").lower()
     assert tokenise.opaque(seed, b"", "", 0) == expected
+
+
+def _reference(seed: bytes, key: bytes, fmt: str, original: str, keep: int) -> str:
+    """The digits and codice fiscale formats as first written: one call per character."""
+    stream = tokenise._stream(seed, key)
+
+    def pick(alphabet: str) -> str:
+        limit = 256 - 256 % len(alphabet)
+        while True:
+            byte = next(stream)
+            if byte < limit:
+                return alphabet[byte % len(alphabet)]
+
+    if fmt == "digits":
+        out, seen = [], 0
+        for char in original:
+            if char.isascii() and char.isdigit():
+                seen += 1
+                out.append(char if seen <= keep else pick("0123456789"))
+            else:
+                out.append(char)
+        return "".join(out)
+    letters = "".join(pick("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(6))
+    year = pick("0123456789") + pick("0123456789")
+    month = pick("ABCDEHLMPRST")
+    day = 1 + (next(stream) % 28) + (40 if next(stream) & 1 else 0)
+    place = pick("ABCDEFGHILM") + "".join(pick("0123456789") for _ in range(3))
+    body = f"{letters}{year}{month}{day:02d}{place}"
+    return body + str(codicefiscale.calc_check_digit(body))
+
+
+@given(
+    seed=st.binary(min_size=32, max_size=32),
+    original=st.text("0123456789 +-/.a٣", max_size=40),
+    keep=st.integers(0, 6),
+)
+def test_formats_draw_the_same_characters_as_one_pick_per_character(
+    seed: bytes, original: str, keep: int
+) -> None:
+    """Drawing a format's characters in one loop consumes the keyed stream as before."""
+    key = b"t" * 32
+    assert tokenise.digits(seed, key, original, keep) == _reference(
+        seed, key, "digits", original, keep
+    )
+    assert tokenise.codice_fiscale(seed, key, original, 0) == _reference(
+        seed, key, "codice_fiscale", original, 0
+    )
