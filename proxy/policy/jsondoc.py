@@ -31,10 +31,6 @@ _CONTAINERS = (dict, list)
 _NUMBERS = (int, float)
 
 
-def _kind(value: Any) -> str:
-    return "an object" if isinstance(value, dict) else "an array"
-
-
 def _is_text(value: Any) -> bool:
     return isinstance(value, str) or (isinstance(value, _NUMBERS) and not isinstance(value, bool))
 
@@ -50,7 +46,7 @@ class JsonNode:
     @property
     def path(self) -> str:
         """JSONPath of the node."""
-        raw = self.raw  # JsonDoc.path_of, unrolled: every decision renders one
+        raw = self.raw  # the container's remembered path and the last step: no cache per leaf
         if not raw:
             return "$"
         prefix = self.doc.container_paths.get(raw[:-1]) or self.doc.container_path(raw[:-1])
@@ -77,12 +73,14 @@ class JsonNode:
         if isinstance(value, str):
             return self
         if isinstance(value, _CONTAINERS):
-            raise PolicyError(f"expected a string or number at {self.path}, got {_kind(value)}")
+            kind = "an object" if isinstance(value, dict) else "an array"
+            raise PolicyError(f"expected a string or number at {self.path}, got {kind}")
         return self if _is_text(value) else None
 
     def leaves(self) -> Iterator[Slot]:
         """Strings and numbers at or below the node, in document order."""
-        if _is_text(self.parent[self.key]):
+        value = self.parent[self.key]
+        if isinstance(value, str) or (isinstance(value, _NUMBERS) and not isinstance(value, bool)):
             return iter((self,))  # a leaf selected itself (keep a member): no walk
         return self._leaves()
 
@@ -104,8 +102,7 @@ class JsonNode:
 
     def drop(self) -> None:
         """Mark for removal."""
-        self.doc.dropped.add(self.raw)
-        self.doc.removals.append((self.parent, self.key))
+        self.doc.drop(self.raw, self.parent, self.key)
 
     def canonical(self) -> bytes:
         """Canonical JSON (sorted keys, no spaces, UTF-8) of the node."""
@@ -153,19 +150,15 @@ class JsonDoc:
         self.prefix = prefix
         self.implicit = implicit
         self.dropped: set[Path] = set()
+        #: The lengths of the dropped paths: the only prefixes of a path worth looking up.
+        self.depths: set[int] = set()
         self.removals: list[tuple[Any, Seg]] = []
         self._index: JsonIndex | None = None
         #: Rendered paths of containers: siblings and cousins share most of their paths.
         self.container_paths: dict[Path, str] = {(): "$"}
 
-    def path_of(self, path: Path) -> str:
-        """``render(path)``; the containers' paths on the way are remembered for this message."""
-        if not path:
-            return "$"
-        return self.container_path(path[:-1]) + segment(path[-1])
-
     def container_path(self, path: Path) -> str:
-        """:meth:`path_of` a container, rendered once per message."""
+        """``render(path)``, remembered for this message (containers: their paths are shared)."""
         text = self.container_paths.get(path)
         if text is None:
             text = self.container_path(path[:-1]) + segment(path[-1])
@@ -192,8 +185,18 @@ class JsonDoc:
                 continue
             yield JsonNode(self, path, parent, key)
 
+    def drop(self, path: Path, parent: Any, key: Seg) -> None:
+        """Mark ``parent[key]``, at ``path``, for removal at :meth:`finish`."""
+        self.dropped.add(path)
+        self.depths.add(len(path))
+        self.removals.append((parent, key))
+
     def _under_dropped(self, path: Path) -> bool:
-        return any(path[:i] in self.dropped for i in range(len(path) + 1))
+        dropped, size = self.dropped, len(path)
+        for depth in self.depths:  # noqa: SIM110 (a loop: any() would add a generator per hit)
+            if depth <= size and path[:depth] in dropped:
+                return True
+        return False
 
     def finish(self) -> Any:
         """Remove what was dropped (list items from the end, so indices hold)."""

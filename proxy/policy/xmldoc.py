@@ -89,6 +89,8 @@ class ElementNode:
             raise PolicyError("expected drop below the root element, got a rule dropping the root")
         self.doc.dropped.add(self.element)
         self.doc.removals.append(self.element)
+        # Everything below goes too: one look-up then answers "under a dropped element?".
+        self.doc.covered.update(self.element.iter())
 
     def canonical(self) -> bytes:
         """Exclusive C14N of the element without its tail; a comment's text as is."""
@@ -171,6 +173,8 @@ class XmlDoc:
         tree = getattr(document, "tree", document)
         self.root: etree._Element = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
         self.dropped: set[etree._Element] = set()
+        #: The dropped elements and every node below them.
+        self.covered: set[etree._Element] = set()
         self.removals: list[etree._Element] = []
         self.paths = Paths()
         #: The document's root element, where absolute selectors start (found on first use).
@@ -213,14 +217,7 @@ class XmlDoc:
                 yield AttributeNode(self, parent, name)
 
     def _under_dropped(self, element: etree._Element) -> bool:
-        if not self.dropped:
-            return False
-        node: etree._Element | None = element
-        while node is not None:
-            if node in self.dropped:
-                return True
-            node = node.getparent()
-        return False
+        return element in self.covered
 
     def finish(self) -> Any:
         """Remove dropped elements, keeping the whitespace layout of what remains."""

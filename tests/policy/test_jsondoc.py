@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from proxy.engine import apply
 from proxy.errors import PolicyError
 from proxy.formats.patch import parse_json_patch
-from proxy.policy.jsondoc import JsonDoc, render
+from proxy.policy.jsondoc import JsonDoc, JsonNode, render
 from tests.actions.support import PARTNER, context, rule
 
 
@@ -103,10 +103,11 @@ def _segment(seg: str | int) -> str:
     )
 )
 def test_remembered_paths_render_as_written(paths: list[tuple[str | int, ...]]) -> None:
-    """The document's path cache and the identifier shortcut render what the pattern says."""
+    """Nodes' paths, the document's path cache and the identifier shortcut follow the pattern."""
     doc = JsonDoc({})
     for path in paths:
         expected = "$" + "".join(_segment(seg) for seg in path)
         assert render(path) == expected
-        assert doc.path_of(path) == expected
-        assert doc.path_of(path) == expected  # again, from what the document remembered
+        assert JsonNode(doc, path, {}, path[-1] if path else 0).path == expected
+        assert doc.container_path(path) == expected
+        assert doc.container_path(path) == expected  # again, from what the document remembered
