@@ -89,6 +89,8 @@ class Outcome:
 
 def open_document(document: Any) -> Document:
     """The adapter for a parsed body (see step 1)."""
+    if type(document) is dict:
+        return JsonDoc(document)  # the common case first: no attribute look-up that fails
     if isinstance(document, etree._Element | etree._ElementTree) or hasattr(document, "tree"):
         return XmlDoc(document)
     if (
