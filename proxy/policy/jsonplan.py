@@ -82,7 +82,8 @@ def _filter(step: Filter) -> Stage:
 
 
 def _wild_key(name: str) -> Stage:
-    # '[*].name': straight to the members, no hit for every item or member on the way.
+    # '[*].name': straight to the members, no hit for every item or member on the way. Loops,
+    # not comprehensions: arrays here hold a few items, and a comprehension is a call.
     def wild_key(hits: list[Hit]) -> list[Hit]:
         out: list[Hit] = []
         for path, _, _, value in hits:
@@ -92,11 +93,9 @@ def _wild_key(name: str) -> Stage:
                 items = enumerate(value)
             else:
                 continue
-            out += [
-                ((*path, i, name), v, name, v[name])
-                for i, v in items
-                if isinstance(v, dict) and name in v
-            ]
+            for i, v in items:
+                if isinstance(v, dict) and name in v:
+                    out.append(((*path, i, name), v, name, v[name]))
         return out
 
     return wild_key
@@ -110,11 +109,9 @@ def _filter_key(step: Filter, name: str) -> Stage:
         out: list[Hit] = []
         for path, _, _, value in hits:
             if isinstance(value, list):
-                out += [
-                    ((*path, i, name), v, name, v[name])
-                    for i, v in enumerate(value)
-                    if predicate(v) and isinstance(v, dict) and name in v
-                ]
+                for i, v in enumerate(value):
+                    if predicate(v) and isinstance(v, dict) and name in v:
+                        out.append(((*path, i, name), v, name, v[name]))
             elif isinstance(value, dict) and predicate(value) and name in value:
                 out.append(((*path, name), value, name, value[name]))
         return out
@@ -167,28 +164,22 @@ def _unique(hits: list[Hit]) -> list[Hit]:
     return list(seen.values())
 
 
-def _start(first: Step) -> Callable[[JsonIndex], list[Hit]] | None:
-    """What a leading descent finds, from the message's index (None: no leading descent)."""
-    if not isinstance(first, Descend):
-        return None
-    inner = first.inner
-    if isinstance(inner, Key):
-        name = inner.name
-        return lambda index: index.members(name)
-    stage = _simple(inner)
-    return lambda index: stage(index.containers)
-
-
 def compile_plan(steps: Sequence[Step], dedupe: bool) -> Plan:
     """The plan of ``steps``; ``dedupe`` keeps the first hit of each path (two descents)."""
     stages = _stages(steps)
-    start = _start(steps[0]) if steps else None
+    first = steps[0] if steps else None
     rest = _stages(steps[1:])
+    # A leading descent starts from the message's index: '$..name' from the hits it shares
+    # between rules, any other from its containers.
+    name = first.inner.name if isinstance(first, Descend) and isinstance(first.inner, Key) else None
+    inner = _simple(first.inner) if isinstance(first, Descend) and name is None else None
 
     def plan(holder: list[Any], index: JsonIndex | None) -> list[Hit]:
-        if index is not None and start is not None:
-            hits = start(index)
-            following = rest
+        following = rest
+        if index is not None and name is not None:
+            hits = index.members(name)
+        elif index is not None and inner is not None:
+            hits = inner(index.containers)
         else:
             hits = [((), holder, 0, holder[0])]
             following = stages
