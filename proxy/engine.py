@@ -141,7 +141,7 @@ class _Run:
             elif reach is Reach.LEAVES:
                 seen: set[object] | None = set() if rule.selector.overlapping else None
                 for node in doc.select(rule.selector):
-                    for slot in node.leaves():  # self.leaves(), inlined: one call less per leaf
+                    for slot in node.leaves():  # as node() does, without a call per match
                         if seen is not None:
                             ident = slot.ident
                             if ident in seen:
@@ -170,17 +170,14 @@ class _Run:
             if slot is not None:
                 self.edit(slot, rule, env)
         else:
-            self.leaves(node, rule, env, seen)
-
-    def leaves(self, node: Node, rule: Rule, env: Env, seen: set[object] | None) -> None:
-        for slot in node.leaves():
-            if seen is not None:
-                # Overlapping matches (a node and its descendant) must not edit a leaf twice.
-                ident = slot.ident
-                if ident in seen:
-                    continue
-                seen.add(ident)
-            self.edit(slot, rule, env)
+            for slot in node.leaves():
+                if seen is not None:
+                    # Overlapping matches (a node and its descendant) must not edit a leaf twice.
+                    ident = slot.ident
+                    if ident in seen:
+                        continue
+                    seen.add(ident)
+                self.edit(slot, rule, env)
 
     def remove(self, node: Node, rule: Rule) -> None:
         path = node.path
