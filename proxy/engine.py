@@ -294,8 +294,8 @@ def _permitted(allowed: tuple[str, ...], context: Context) -> ValueSet:
     # holds exactly them, joined to this message's own (``keep`` values, tokens, written ones).
     partner, cached = context.partner, context.partner_allowed
     if partner is None or not isinstance(cached, ValueSet):
-        return ValueSet.compile(allowed)
+        return ValueSet.compile(allowed, search=False)
     contacts = tuple(v for v in (partner.phone, partner.email, partner.name) if v)
     if cached.values != contacts:
-        return ValueSet.compile(allowed)
-    return cached.union(ValueSet.compile(v for v in allowed if v not in contacts))
+        return ValueSet.compile(allowed, search=False)
+    return cached.union(ValueSet.compile((v for v in allowed if v not in contacts), search=False))

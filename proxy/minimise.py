@@ -73,14 +73,14 @@ class Minimiser:
 
     def __post_init__(self) -> None:
         """Compile the configured operational contacts."""
-        object.__setattr__(self, "allowed_values", ValueSet.compile(self.allowed))
+        object.__setattr__(self, "allowed_values", ValueSet.compile(self.allowed, search=False))
 
     def contacts_of(self, partner: Partner) -> ValueSet:
         """``partner``'s phone, e-mail and name compiled (once per partner and load)."""
         compiled = self.partner_values.get(partner)
         if compiled is None:
             contacts = (partner.phone, partner.email, partner.name)
-            compiled = ValueSet.compile(v for v in contacts if v)
+            compiled = ValueSet.compile((v for v in contacts if v), search=False)
             self.partner_values[partner] = compiled
         return compiled
 
@@ -160,7 +160,7 @@ def minimise_request(
     # 5. Egress guard on the final document and the query. The message's values are compiled
     # once (the engine did it already when a scrub rule needed them) and joined to the
     # operational contacts compiled at load.
-    permitted = outcome.permitted or ValueSet.compile(outcome.allowed_values)
+    permitted = outcome.permitted or ValueSet.compile(outcome.allowed_values, search=False)
     allowed = permitted.union(m.allowed_values)
     removed = (outcome.known or ValueSet.compile(outcome.removed_values)).without(allowed)
     # The guard looks for no more removed values and no fewer allowed ones than the scrub

@@ -73,7 +73,7 @@ def fingerprints_of(commit: Commit, values: Iterable[str]) -> tuple[bytes, ...]:
 
 def find_echoes(document: Any, knowledge: Knowledge) -> tuple[Echo, ...]:
     """Every place in ``document`` where a removed value of the order appears, once per path."""
-    allowed = ValueSet.compile(knowledge.forwarded)
+    allowed = ValueSet.compile(knowledge.forwarded, search=False)
     removed = ValueSet.compile(knowledge.originals).without(allowed)
     if not knowledge.fingerprints and not removed.keys:
         return ()

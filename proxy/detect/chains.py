@@ -34,7 +34,7 @@ _LABEL_BEFORE: Final = re.compile(r"([A-Za-z]+)[-_/]$")
 _LABEL_GLUED: Final = re.compile(r"(?<![^\W\d_])([A-Za-z]+)$")
 _LETTERS: Final = re.compile(r"[^\W\d_]+")
 _HEX_LETTERS: Final = re.compile(r"[A-Fa-f]+")
-_DIGITS_ONLY: Final = str.maketrans("", "", "0123456789")
+_DIGIT_BYTES: Final = b"0123456789"
 Spans = list[tuple[int, int]]
 
 
@@ -58,11 +58,10 @@ class Chain(NamedTuple):
 
 def digit_count(text: str) -> int:
     """How many ASCII digits ``text`` holds (C speed: no Python loop)."""
-    if text.isascii():
-        return len(text) - len(text.translate(_DIGITS_ONLY))
-    # str.translate is slow on non-ASCII text; digits are single bytes in UTF-8.
+    # Digits are single bytes in UTF-8, and deleting bytes is several times quicker than
+    # str.translate (a table look-up per character), the encoding included.
     data = text.encode("utf-8", "surrogatepass")
-    return len(data) - len(data.translate(None, b"0123456789"))
+    return len(data) - len(data.translate(None, _DIGIT_BYTES))
 
 
 @lru_cache(maxsize=32)

@@ -48,7 +48,14 @@ _DISGUISED: Final = re.compile(
 _DOT_SPLIT: Final = re.compile(_DOT, re.IGNORECASE)
 _TLD_WORDS: Final = frozenset(_COMMON_TLDS.split("|"))
 #: Substrings of lower-cased text that every disguise contains (``in`` runs at C speed).
+#: How far back from an ``@`` a local part is looked for (64 characters, an optional space and
+#: a little slack).
+_LOCAL_REACH: Final = 66
+#: How far after it the domain may reach (255 characters and slack).
+_DOMAIN_REACH: Final = 258
 _MARKERS: Final = ("chiocciola", " at ", "(at", "[at", "{at", "<at", "( at", "[ at", "{ at", "< at")
+#: Any of them, in one scan (a long text costs one pass, not one per marker).
+_MARKER: Final = re.compile("|".join(map(re.escape, _MARKERS)))
 
 
 def key_of(local: str, domain: str) -> str:
@@ -76,11 +83,13 @@ def find(text: str) -> list[Match]:
         # Walk back over the local part (at most 64 characters), then match there, anchored:
         # "@type" keys and "@" in prose cost a character test, not a regex search.
         start = at - 1 if at >= 2 and text[at - 1] == " " else at
-        while start > max(floor, at - 66) and _is_local(text[start - 1]):
+        while start > max(floor, at - _LOCAL_REACH) and _is_local(text[start - 1]):
             start -= 1
         while start < at and text[start] == ".":
             start += 1
-        found = _PLAIN.match(text, start, min(len(text), at + 258)) if start < at else None
+        found = (
+            _PLAIN.match(text, start, min(len(text), at + _DOMAIN_REACH)) if start < at else None
+        )
         if found is not None and found.start() <= at < found.end():
             key = key_of(found.group("local"), found.group("domain"))
             matches.append(Match(found.start(), found.end(), "email", key))
@@ -111,7 +120,7 @@ def disguised(text: str) -> bool:
     # Every marker holds "at" or "chiocciola": two C-speed scans answer most texts.
     if "at" not in lowered and "chiocciola" not in lowered:
         return False
-    return any(marker in lowered for marker in _MARKERS)
+    return _MARKER.search(lowered) is not None
 
 
 def _bare(domain: str) -> bool:
@@ -123,6 +132,14 @@ def _bare(domain: str) -> bool:
 def parse(value: str) -> str | None:
     """The key of ``value`` when the whole of it (canonical) is one address, else None."""
     stripped = value.strip()
+    at = stripped.find("@")
+    if 0 < at <= _LOCAL_REACH and len(stripped) <= at + _DOMAIN_REACH:
+        # The common case, anchored at both ends: what find() would match from the start.
+        whole = _PLAIN.fullmatch(stripped)
+        if whole is not None:
+            return key_of(whole.group("local"), whole.group("domain"))
+        if not disguised(stripped):
+            return None  # the plain shape does not cover it, and it holds no disguise
     for found in find(stripped):
         if found.start == 0 and found.end == len(stripped):
             return found.key

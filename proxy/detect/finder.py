@@ -17,22 +17,16 @@ from itertools import accumulate
 from typing import Final
 
 from proxy.detect import emails, identifiers, known, phones
+from proxy.detect.blobs import MIN_BLOB, is_blob
 from proxy.detect.chains import chains, digit_count
 from proxy.detect.known import ValueSet
 from proxy.detect.normalise import ENCODING_MARKS, Mapped, fold, identity, prepare
 from proxy.detect.spans import Match, merge
+from proxy.detect.vocabulary import CLEAN, MAX_LENGTH, CleanTexts
 
 EMPTY: Final = ValueSet()
-#: Base64 content (attachments) is not decoded here: a policy drops or inspects attachments.
-#: Undecoded, it holds no ``@`` and no spaces; digits that happen to sit between ``+`` and
-#: ``/`` would only be noise.
-MIN_BLOB: Final = 128
 #: What :func:`find_many` puts between texts: nothing any detector reads across.
 SEPARATOR: Final = "\x00"
-# Line breaks are allowed (MIME wraps base64), spaces are not: prose is words and spaces.
-_BASE64_ALPHABET: Final = str.maketrans(
-    "", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/\r\n"
-)
 
 Values = Sequence[str] | ValueSet
 
@@ -55,8 +49,16 @@ def find(
     ``removed`` should already be ``removed.without(allowed)`` (the callers do that once per
     message); ``query`` also undoes percent-encoding.
     """
+    return _find(text, removed, allowed, thorough=thorough, query=query)[0]
+
+
+def _find(
+    text: str, removed: ValueSet, allowed: ValueSet, *, thorough: bool, query: bool = False
+) -> tuple[list[Match], list[Match]]:
+    # The findings, and what the pattern detectors found before allowed values were taken
+    # out (a text with none of the latter is clean of patterns: see vocabulary.py).
     if _nothing_to_see(text, removed, query):
-        return []
+        return [], []
     mapped = prepare(text, query=query)
     canonical = mapped.text
     digits = digit_count(canonical)
@@ -67,7 +69,8 @@ def find(
     runs = chains(canonical, 1 if thorough else least) if digits >= least else []
     if runs:
         hits.extend(phones.find(canonical, thorough=thorough, within=runs))
-    found = [_promote(_to_source(mapped, hit), removed) for hit in hits]
+    patterns = [_promote(_to_source(mapped, hit), removed) for hit in hits]
+    found = list(patterns)
     if runs and removed.needles:
         found.extend(known.find_phones(mapped, removed, runs))
     folded: Mapped | None = None
@@ -76,7 +79,7 @@ def find(
         found.extend(known.find_words(folded, removed))
     if found and (allowed.keys or allowed.literals):
         found = _drop_allowed(found, mapped, folded, allowed)
-    return merge(found)
+    return merge(found), patterns
 
 
 def find_many(
@@ -92,31 +95,77 @@ def find_many(
     The texts are joined with a separator that no pattern crosses (NUL: no digit, letter,
     space or punctuation), so every detector makes one pass over the whole message instead of
     one call per string: most strings of a message are short codes, and the per-call overhead
-    would dominate. Base64 blobs are left out (see the module docstring), and so are the texts
-    in ``skip``: known to hold nothing for these values (the caller vouches for that).
+    would dominate. Each distinct text is read once (member names repeat all over a
+    document). Base64 blobs are left out (see the module docstring), and so are the texts in
+    ``skip``: known to hold nothing for these values (the caller vouches for that). Texts the
+    process has already found clean of patterns (:mod:`proxy.detect.vocabulary`) are only
+    searched for ``removed``'s phrases and words; the others go through every detector, and
+    those found clean are remembered.
     """
-    kept = [
-        i
-        for i, text in enumerate(texts)
-        if text and (len(text) < MIN_BLOB or not _is_blob(text)) and text not in skip
+    unique = [
+        text
+        for text in dict.fromkeys(texts)
+        if text and (len(text) < MIN_BLOB or not is_blob(text)) and text not in skip
     ]
-    lengths = [len(texts[i]) + len(SEPARATOR) for i in kept]
-    starts = [0, *accumulate(lengths)][: len(kept)]
-    joined = SEPARATOR.join([texts[i] for i in kept])
-    result: list[list[Match]] = [[] for _ in texts]
-    for match in find(joined, removed, allowed, thorough=thorough):
-        slot = bisect_right(starts, match.start) - 1
+    memo = CLEAN if not thorough and CLEAN.enabled else None
+    fresh, seen = (unique, []) if memo is None else memo.split(unique, removed.shortest)
+    per_text: dict[str, list[Match]] = {}
+    if fresh:
+        joined, starts = _join(fresh)
+        found, patterns = _find(joined, removed, allowed, thorough=thorough)
+        _spread(found, starts, fresh, per_text)
+        if memo is not None:
+            _remember(memo, fresh, starts, patterns)
+    if seen and removed.terms:
+        joined, starts = _join(seen)
+        _spread(_words(joined, removed, allowed), starts, seen, per_text)
+    return [per_text.get(text, []) for text in texts]
+
+
+def _join(texts: list[str]) -> tuple[str, list[int]]:
+    # The texts with SEPARATOR between them, and where each starts.
+    lengths = [len(text) + len(SEPARATOR) for text in texts]
+    starts = [0, *accumulate(lengths)][: len(texts)]
+    return SEPARATOR.join(texts), starts
+
+
+def _slot(starts: list[int], at: int) -> int:
+    return bisect_right(starts, at) - 1
+
+
+def _spread(
+    matches: list[Match], starts: list[int], texts: list[str], into: dict[str, list[Match]]
+) -> None:
+    # Matches of the joined text, shifted into the offsets of the text each falls in.
+    for match in matches:
+        slot = _slot(starts, match.start)
         base = starts[slot]
         shifted = Match(match.start - base, match.end - base, match.kind, match.key)
-        result[kept[slot]].append(shifted)
-    return result
+        into.setdefault(texts[slot], []).append(shifted)
 
 
-def _is_blob(text: str) -> bool:
-    # Deleting the base64 alphabet (C speed) leaves at most the padding of a blob.
-    if len(text) < MIN_BLOB or not text.isascii():
-        return False
-    return text.translate(_BASE64_ALPHABET) in ("", "=", "==")
+def _remember(memo: CleanTexts, texts: list[str], starts: list[int], patterns: list[Match]) -> None:
+    # Texts with no pattern hit, read as they are (ASCII, nothing to decode), join the memo.
+    flagged = {_slot(starts, hit.start) for hit in patterns}
+    for slot, text in enumerate(texts):
+        if slot not in flagged and len(text) <= MAX_LENGTH and _as_is(text):
+            memo.add(text, digit_count(text))
+
+
+def _as_is(text: str) -> bool:
+    # The text is its own canonical form: nothing to decode, nothing to canonicalise.
+    return text.isascii() and not any(mark in text for mark in ENCODING_MARKS)
+
+
+def _words(joined: str, removed: ValueSet, allowed: ValueSet) -> list[Match]:
+    # What _find reports in texts clean of patterns: removed phrases and words only. The
+    # texts are ASCII with nothing to decode, so their folded form is their lower case.
+    mapped = identity(joined)
+    folded = identity(joined.lower())
+    found = known.find_words(folded, removed)
+    if found and (allowed.keys or allowed.literals):
+        found = _drop_allowed(found, mapped, folded, allowed)
+    return merge(found)
 
 
 def _nothing_to_see(text: str, removed: ValueSet, query: bool) -> bool:
@@ -126,7 +175,7 @@ def _nothing_to_see(text: str, removed: ValueSet, query: bool) -> bool:
         return True
     if query or not text.isascii() or any(mark in text for mark in ENCODING_MARKS):
         return False  # encoded or non-ASCII: canonicalise first, then look
-    if _is_blob(text):
+    if is_blob(text):
         return True  # base64 (an attachment): see the module docstring
     if "@" in text or len(text) >= 16 or digit_count(text) >= 6:
         return False

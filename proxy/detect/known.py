@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Final, overload
 
 from proxy.detect import emails, identifiers, phones
+from proxy.detect.blobs import is_blob
 from proxy.detect.chains import Chain, chains, digit_count
 from proxy.detect.normalise import ENCODING_MARKS, Mapped, fold_text, prepare
 from proxy.detect.spans import Match
@@ -95,19 +96,22 @@ class ValueSet(Sequence[str]):
     )
 
     @classmethod
-    def compile(cls, values: Iterable[str]) -> ValueSet:
-        """Classify ``values`` (empty and blank ones are ignored)."""
+    def compile(cls, values: Iterable[str], *, search: bool = True) -> ValueSet:
+        """Classify ``values`` (empty and blank ones are ignored).
+
+        ``search=False`` for values that are only ever allowed, never searched for: the set
+        gets no :attr:`terms` (a name's words are not worked out), the rest is the same.
+        """
         given = tuple(values)
         needles: dict[str, str] = {}
         keys: set[str] = set()
         literals: set[str] = set()
-        terms: set[str] = set()
+        terms: set[str] | None = set() if search else None
         for value in dict.fromkeys(given):  # a value repeated in a message is classified once
             _classify(value, needles, keys, literals, terms)
         mailboxes = frozenset(emails.mailbox(key) for key in keys if "@" in key)
-        return cls(
-            needles, frozenset(keys), mailboxes, tuple(sorted(literals)), _ordered(terms), given
-        )
+        ordered = _ordered(terms) if terms else ()
+        return cls(needles, frozenset(keys), mailboxes, tuple(sorted(literals)), ordered, given)
 
     def __len__(self) -> int:
         """How many values the set was compiled from."""
@@ -184,11 +188,31 @@ class ValueSet(Sequence[str]):
 
 
 def _classify(
-    value: str, needles: dict[str, str], keys: set[str], literals: set[str], terms: set[str]
+    value: str,
+    needles: dict[str, str],
+    keys: set[str],
+    literals: set[str],
+    terms: set[str] | None,
 ) -> None:
-    # One value's needles, keys, literal and search terms, added to the sets given.
+    # One value's needles, keys, literal and search terms (None: not wanted), added to the
+    # sets given.
     canonical = _canonical(value)
     if not canonical:
+        return
+    if len(canonical) < MIN_LITERAL and canonical.isascii() and canonical.isalnum():
+        # "B", "12", "RM": no address, no number, too short a literal; only the code key.
+        keys.add(canonical.upper())
+        return
+    if is_blob(canonical) and not _PHONE_LIKE.fullmatch(canonical):
+        # An attachment: no address (no "@", no brackets, no spaces), no number; what the
+        # general case below would do, without its scans of a long text for an address.
+        keys.add(identifiers.compact(canonical))
+        folded = _single_spaced(canonical.lower())
+        if _distinctive(folded, digit_count(canonical)):
+            literals.add(folded)
+            if terms is not None:
+                terms.add(folded)
+                terms.update(_name_words(folded))
         return
     # Canonical digits are ASCII ones; digit_count runs at C speed (a long value costs little).
     ascii_ = canonical.isascii()
@@ -208,8 +232,9 @@ def _classify(
     folded = _single_spaced(canonical.lower() if canonical.isascii() else fold_text(canonical))
     if email is None and _distinctive(folded, count):
         literals.add(folded)
-        terms.add(folded)
-        terms.update(_name_words(folded))
+        if terms is not None:
+            terms.add(folded)
+            terms.update(_name_words(folded))
 
 
 def _canonical(value: str) -> str:

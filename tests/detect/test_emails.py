@@ -75,6 +75,19 @@ def test_parse_accepts_only_a_whole_address() -> None:
     assert parse("mario@localhost") is None
 
 
+def test_parse_reads_spaced_disguised_and_overlong_values_as_find_does() -> None:
+    """The anchored fast path agrees with ``find`` at its edges (spaces, disguises, lengths)."""
+    assert parse("mario @ example.it") == "mario@example.it"
+    assert parse("mario[at]example[dot]it") == "mario@example.it"
+    assert parse("mario@example.it.") is None
+    assert parse("a@b@example.it") is None
+    # find() looks at most 66 characters back from "@" and 258 forward: neither is a whole
+    # address when longer, and the fast path must not say otherwise.
+    assert parse("a" * 70 + "@example.it") is None
+    assert parse("m@" + "b" * 300 + ".it") is None
+    assert parse("a" * 60 + "@example.it") == "a" * 60 + "@example.it"
+
+
 def test_json_ld_style_keys_are_not_addresses() -> None:
     """``@type`` and ``@referredType`` carry an ``@`` but no local part."""
     assert _found("@type\x00@referredType\x00x @ y") == []

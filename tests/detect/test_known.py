@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from proxy.detect.finder import find, find_many
 from proxy.detect.known import ValueSet, find_phones, find_words
 from proxy.detect.normalise import fold, prepare
@@ -107,3 +109,26 @@ def test_a_lone_cdata_opener_reads_the_same_alone_and_among_other_texts() -> Non
     alone = find(" 29,90<![CDATA[Mario Rossi", values)
     among = find_many([" 29,90<![CDATA[Mario Rossi", "a &amp; b"], values)[0]
     assert [m.key for m in alone] == [m.key for m in among] == ["mario rossi"]
+
+
+def test_allowed_only_sets_skip_the_search_terms_and_nothing_else() -> None:
+    """``search=False`` leaves out the words to search for; keys and literals are the same."""
+    values = ["Mario Rossi", "+39 347 123 4567", "mario@example.it", "B", "Via Appia Nuova 12"]
+    full, allowed = ValueSet.compile(values), ValueSet.compile(values, search=False)
+    assert full.terms and allowed.terms == ()
+    assert (allowed.needles, allowed.keys, allowed.mailboxes, allowed.literals) == (
+        full.needles,
+        full.keys,
+        full.mailboxes,
+        full.literals,
+    )
+
+
+def test_a_dropped_attachment_is_looked_for_whole() -> None:
+    """A base64 attachment the policy removed is one literal term, found again as it is."""
+    blob = base64.b64encode(b"%PDF-1.4 " * 40).decode()
+    wrapped = "\r\n".join(blob[i : i + 76] for i in range(0, len(blob), 76))
+    for value in (blob, wrapped):
+        removed = ValueSet.compile([value])
+        assert removed.needles == {} and len(removed.terms) == 1
+        assert find_words(fold(prepare(f"allegato: {value}")), removed)
