@@ -132,7 +132,6 @@ class _Run:
         # The one-string actions of the structured phase are pure: one change per value.
         memo = self.changes if reach is Reach.SCALAR and handler.phase is Phase.STRUCTURED else None
         try:
-            # The two common reaches are looped here rather than through node() for each match.
             if reach is Reach.SCALAR:
                 for node in doc.select(rule.selector):
                     slot = node.scalar()
@@ -141,8 +140,9 @@ class _Run:
             elif reach is Reach.LEAVES:
                 seen: set[object] | None = set() if rule.selector.overlapping else None
                 for node in doc.select(rule.selector):
-                    for slot in node.leaves():  # as node() does, without a call per match
+                    for slot in node.leaves():
                         if seen is not None:
+                            # Overlapping matches (a node and its descendant): one edit a leaf.
                             ident = slot.ident
                             if ident in seen:
                                 continue
@@ -150,34 +150,21 @@ class _Run:
                         self.edit(slot, rule, env)
             else:
                 for node in doc.select(rule.selector):
-                    self.node(node, rule, env, None)
+                    self.structure(node, rule)
         except PolicyError as exc:
             raise PolicyError(f"rule {rule.id} ({rule.where}): {exc.message}") from exc
 
-    def node(self, node: Node, rule: Rule, env: Env, seen: set[object] | None) -> None:
+    def structure(self, node: Node, rule: Rule) -> None:
+        # The reaches that change the document's shape: the node itself, or its children.
         action = rule.handler
-        reach = action.reach
-        if reach is Reach.NODE:
+        if action.reach is Reach.NODE:
             self.remove(node, rule)
-        elif reach is Reach.CHILDREN:
-            if not isinstance(action, Allow):
-                raise PolicyError(f"expected allow to filter children, got {action.name}")
-            for name, child in list(node.children()):
-                if not action.permits(name):
-                    self.remove(child, rule)
-        elif reach is Reach.SCALAR:
-            slot = node.scalar()
-            if slot is not None:
-                self.edit(slot, rule, env)
-        else:
-            for slot in node.leaves():
-                if seen is not None:
-                    # Overlapping matches (a node and its descendant) must not edit a leaf twice.
-                    ident = slot.ident
-                    if ident in seen:
-                        continue
-                    seen.add(ident)
-                self.edit(slot, rule, env)
+            return
+        if not isinstance(action, Allow):
+            raise PolicyError(f"expected allow to filter children, got {action.name}")
+        for name, child in list(node.children()):
+            if not action.permits(name):
+                self.remove(child, rule)
 
     def remove(self, node: Node, rule: Rule) -> None:
         path = node.path
