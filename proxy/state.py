@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,6 +49,8 @@ class ProxyState:
     ready: bool = False
     draining: bool = False
     in_flight: int = 0
+    #: Held while policies reload (one reload at a time: proxy.reload).
+    reloading: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
 
 def audit_settings(config: Config) -> AuditSettings:

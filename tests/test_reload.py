@@ -3,18 +3,21 @@ cross-check against the interface schemas, is refused and counted; neither start
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
+from proxy import reload as reload_module
 from proxy.config import MinimisationConfig
 from proxy.errors import ConfigError
 from proxy.reload import reload_policies, snapshot
-from proxy.state import open_state
+from proxy.state import load_minimiser, open_state
 from proxy.storage.memory import MemoryStore
 from proxy.testing import REPO, SCHEMAS, config
 from tests.shipped_copy import copy_shipped, misspell, shipped_config
@@ -177,3 +180,38 @@ async def test_the_cross_check_is_off_only_when_the_operator_says_so_and_that_is
         "log_level": "warning",
         "config": "<test>",
     } in logs
+
+
+async def test_a_reload_reads_the_files_off_the_event_loop_one_at_a_time(
+    policies: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading and cross-checking run in a worker thread (the loop keeps serving), and a second
+    reload asked for meanwhile waits for the first: the last one asked for is the one in force."""
+    cfg = config(
+        tmp_path, [], minimisation=MinimisationConfig(policies, REPO / "policies" / "partners.yaml")
+    )
+    real = load_minimiser
+    loading = threading.Event()
+    release = threading.Event()
+    events: list[str] = []
+
+    def slow_load(*args: object) -> object:
+        # Runs only off the loop: it waits for a coroutine that needs the loop to set it.
+        events.append("load-start")
+        loading.set()
+        assert release.wait(timeout=10), "the event loop was blocked during the load"
+        events.append("load-end")
+        return real(*args)  # type: ignore[arg-type]
+
+    async with open_state(cfg, MemoryStore()) as state:
+        monkeypatch.setattr(reload_module, "load_minimiser", slow_load)
+        first = asyncio.create_task(reload_policies(state))
+        second = asyncio.create_task(reload_policies(state))
+        # The loop runs (this coroutine waits) while the first reload loads.
+        assert await asyncio.to_thread(loading.wait, 10)
+        assert events == ["load-start"]  # the second has not started loading
+        events.append("loop-ran")
+        release.set()
+        assert await first is True
+        assert await second is True
+    assert events == ["load-start", "loop-ran", "load-end", "load-start", "load-end"]
