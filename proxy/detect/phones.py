@@ -30,7 +30,7 @@ from functools import cache, lru_cache
 from typing import Final
 
 import phonenumbers
-from phonenumbers import Leniency, PhoneMetadata, PhoneNumber, PhoneNumberMatcher, PhoneNumberType
+from phonenumbers import Leniency, PhoneMetadata, PhoneNumberMatcher, PhoneNumberType
 
 from proxy.detect.chains import (
     Chain,
@@ -41,6 +41,7 @@ from proxy.detect.chains import (
     masked,
     split,
 )
+from proxy.detect.phonetypes import dialled
 from proxy.detect.spans import FILLER, Match, protected
 
 MIN_DIGITS: Final = 7
@@ -77,16 +78,9 @@ def _e164(country: int, national: str) -> str | None:
     general = _general(country)
     if general is not None and general.fullmatch(national) is None:
         return None
-    zeros = len(national) - len(national.lstrip("0"))
-    number = PhoneNumber(
-        country_code=country,
-        national_number=int(national),
-        italian_leading_zero=True if zeros else None,
-        number_of_leading_zeros=zeros if zeros > 1 else None,
-    )
     # Valid by the metadata, and not a voicemail-box number (Italy's 12-digit 3xx voicemail
     # range would otherwise swallow a mobile and the next group written after it).
-    if phonenumbers.number_type(number) in _NOT_DIALLED:
+    if not dialled(country, national):
         return None
     return f"+{country}{national}"
 
