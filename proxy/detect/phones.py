@@ -25,7 +25,7 @@ it costs about 0.3 ms per 150 characters, too much for the egress guard.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from typing import Final
 
@@ -169,6 +169,12 @@ def _longest_valid(chain: Chain, text: str, i: int) -> tuple[int, str] | None:
     return j, key
 
 
+def _number_from(chain: Chain) -> Callable[[str], bool]:
+    # Whether digits read from the chain's first group on are a valid number.
+    international = chain.international
+    return lambda digits: validate(digits, international) is not None
+
+
 def _may_hold_number(chain: Chain, text: str) -> bool:
     """Whether any run of ``chain``'s whole groups validates.
 
@@ -221,7 +227,7 @@ def find(
             continue  # dates, ids and codes: no run of their groups is a number at all
         if identifier_dropped(chain, text, []) is None:
             continue  # all of it is an identifier's tail ("FV-2025-0004711"): nothing to mask
-        hidden = protected(text, chain.groups)
+        hidden = protected(text, chain.groups, _number_from(chain))
         hidden_all.extend(hidden)
         for whole in split(chain, hidden):
             part = identifier_dropped(whole, text, hidden)

@@ -12,7 +12,7 @@ the phone detector's own boundary rule.)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final, Literal, NamedTuple
 
 Kind = Literal["phone", "email", "codice_fiscale", "partita_iva", "removed_value"]
@@ -69,14 +69,14 @@ _UNITS = (
 _AT_GROUP: Final = re.compile(
     "|".join(
         (
-            # ISO 8601 dates and date-times, with an optional offset (the "+01:00" is no prefix).
-            r"(?<![0-9])(?:19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]"
-            r"(?:[T ][0-2][0-9]:[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?"
-            r"(?:Z|[+-][0-2][0-9]:?[0-5][0-9])?)?(?![0-9])",
+            # ISO 8601 dates and date-times, with an optional offset (the "+01:00" is no prefix);
             # Italian dates 12/03/2026, 12.03.26, 12-3-2026 (one separator throughout).
-            rf"(?<![0-9./-]){_DAY}(?P<ds>[./-]){_MONTH}(?P=ds)(?:(?:19|20)[0-9]{{2}}|[0-9]{{2}})"
-            r"(?![0-9]|[./-][0-9])",
-            rf"(?<![0-9./-])(?:19|20)[0-9]{{2}}(?P<ys>[./]){_MONTH}(?P=ys){_DAY}(?![0-9]|[./-][0-9])",
+            r"(?P<date>(?<![0-9])(?:19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]"
+            r"(?:[T ][0-2][0-9]:[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?"
+            r"(?:Z|[+-][0-2][0-9]:?[0-5][0-9])?)?(?![0-9])"
+            rf"|(?<![0-9./-]){_DAY}(?P<ds>[./-]){_MONTH}(?P=ds)(?:(?:19|20)[0-9]{{2}}|[0-9]{{2}})"
+            r"(?![0-9]|[./-][0-9])"
+            rf"|(?<![0-9./-])(?:19|20)[0-9]{{2}}(?P<ys>[./]){_MONTH}(?P=ys){_DAY}(?![0-9]|[./-][0-9]))",
             # Times and time windows: 14:30, 14.30, 08:00-13:00.
             rf"(?<![0-9.:,]){_HOUR}[:.][0-5][0-9](?::[0-5][0-9])?"
             rf"(?:\s?-\s?{_HOUR}[:.][0-5][0-9])?(?![0-9]|[.:,][0-9])",
@@ -122,8 +122,16 @@ FILLER: Final = "#"
 REACH: Final = 48
 
 
-def protected(text: str, groups: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Protected spans among the digit ``groups`` (``(start, end)``) of one chain of ``text``."""
+def protected(
+    text: str,
+    groups: Sequence[tuple[int, int]],
+    number: Callable[[str], bool] | None = None,
+) -> list[tuple[int, int]]:
+    """Protected spans among the digit ``groups`` (``(start, end)``) of one chain of ``text``.
+
+    ``number``: whether a chain's digits (from its first group) are a phone number; a date
+    that starts inside the chain and completes such a number is no date (``(320) 01.1.2000``).
+    """
     found: list[tuple[int, int]] = []
     covered = -1
     for index, (start, _) in enumerate(groups):
@@ -137,6 +145,11 @@ def protected(text: str, groups: Sequence[tuple[int, int]]) -> list[tuple[int, i
             # and "(02) 10000.000 € 29,90" are numbers written before an amount, whatever
             # separates their groups.
             continue
+        if index and number is not None and match.group("date"):
+            end = match.end()
+            digits = "".join(text[a:b] for a, b in groups if b <= end)
+            if number(digits):
+                continue  # the tail of a number that happens to read as a date
         found.append(match.span())
         covered = match.end()
     first, last = groups[0][0], groups[-1][1]

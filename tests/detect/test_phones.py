@@ -91,3 +91,13 @@ def test_a_number_before_an_amount_or_a_unit_is_still_a_number() -> None:
     assert _found("(02) 10000.000 € 29,90") == [("(02) 10000.000", "+390210000000")]
     assert _found("320 - 000 - 1000 Mbps") == [("320 - 000 - 1000", "+393200001000")]
     assert _found("profilo 1000/300 Mbps, canone 1.234,56 €, -27,5 dBm") == []
+
+
+def test_a_number_whose_tail_reads_as_a_date_is_a_number() -> None:
+    """``(320) 01.1.2000`` is a mobile, not a prefix before the 1st of January 2000; a date
+    written after a whole number, or after a code, stays a date."""
+    assert [t for t, _ in _found("tel(320) 01.1.2000")] == ["(320) 01.1.2000"]
+    assert [t for t, _ in _found("+39 320 01.1.2000")] == ["+39 320 01.1.2000"]
+    assert [t for t, _ in _found("richiamare 347 1234567 01.01.2020")] == ["347 1234567"]
+    assert _found("pratica 123 01.01.2020") == []
+    assert _found("fascia 9-13 12/03/2026") == []
