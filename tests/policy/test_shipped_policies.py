@@ -21,6 +21,7 @@ import jsonpatch
 import jsonschema
 import pytest
 from lxml import etree
+from stdnum.it import iva
 
 from proxy.detect.egress import scan_json, scan_text, scan_xml
 from proxy.detect.scrubber import Scrubber
@@ -468,3 +469,24 @@ def test_policy_files_quote_no_personal_value() -> None:
         assert scan_text(text, fixed, (), query=False) == [], path.name
         joined = re.sub(r"(?<=\d)[\s./()-]+(?=\d)", "", text).lower()
         assert not [v for v in planted if v in joined], path.name
+
+
+def test_a_netmap_id_that_reads_as_a_partita_iva_is_kept_not_blocked() -> None:
+    """The installation address is operational (DOMAIN.md §1.2): an 11-digit idCivicoNetMap
+    with a valid partita IVA check digit (about one order in a hundred) reaches the incumbent
+    unchanged instead of tripping the egress guard."""
+    netmap = "38501120018"
+    assert iva.is_valid(netmap)
+    case = CASES[0]
+    data = (FIXTURES / case.fixture).read_text("utf-8")
+    assert "idCivicoNetMap>38501127734<" in data
+    data = data.replace("idCivicoNetMap>38501127734<", f"idCivicoNetMap>{netmap}<")
+    document = parse_soap(data.encode(), parse_media_type("text/xml"), f'"{case.action}"')
+    policy = policy_for(case)
+    outcome = minimise(policy, document)
+    kept = outcome.allowed_values
+    assert netmap in kept
+    assert PARTNER is not None
+    allowed = (PARTNER.phone, PARTNER.email, PARTNER.name, *kept)
+    assert scan_xml(outcome.document, allowed, outcome.removed_values) == []
+    assert netmap in serialise_xml(outcome.document.tree).decode()
