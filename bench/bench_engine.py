@@ -18,9 +18,12 @@ memo of texts clean of patterns (``proxy/detect/vocabulary.py``: after the first
 the texts that hold something are read in full). Real traffic carries a different customer in
 every order; ``--cold`` empties all three before each timed message (outside the timing), which
 is pessimistic: member names, enumerations and partner contacts recur in real traffic, so the
-memo keeps most of a real message's vocabulary. Real traffic lies between the two rows.
+memo keeps most of a real message's vocabulary. ``--vary`` is the closest to real traffic:
+every message is the payload with another customer (``customers.py``: names, numbers and codice
+fiscale redrawn, the vocabulary unchanged), and no cache is emptied.
 
-    .venv/bin/python bench/bench_engine.py [--iterations 2000] [--warmup 200] [--json OUT]
+    .venv/bin/python bench/bench_engine.py [--iterations 2000] [--warmup 200] [--cold] [--vary]
+        [--json OUT]
 
 Figures are printed, never asserted; exit 0 when the run completed.
 """
@@ -32,15 +35,17 @@ import gc
 import json
 import os
 import platform
+import random
 import re
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from customers import varied
 from payloads import Payload, all_payloads
 
 from proxy.detect import phones, vocabulary
@@ -72,6 +77,8 @@ class Figures:
     parse_median_ms: float
     decisions: int
     cold: bool
+    #: Every message another customer (customers.py), caches left as they are.
+    varied: bool
     met: bool
 
 
@@ -110,10 +117,25 @@ def nearest_rank(sorted_ns: Sequence[int], pct: float) -> float:
 
 
 def measure(
-    m: Minimiser, payload: Payload, iterations: int, warmup: int, *, cold: bool = False
+    m: Minimiser,
+    payload: Payload,
+    iterations: int,
+    warmup: int,
+    *,
+    cold: bool = False,
+    vary: bool = False,
 ) -> Figures:
     """Time ``minimise_request`` on ``payload`` (fresh parse each time, outside the timing)."""
-    parse = parser(payload)
+    if vary:
+        rnd = random.Random(7)
+        bodies = [varied(payload.body, rnd) for _ in range(iterations + warmup)]
+        parsers = iter([parser(replace(payload, body=body)) for body in bodies])
+
+        def parse() -> Message:
+            return next(parsers)()
+
+    else:
+        parse = parser(payload)
     headers = _headers(payload)
     method, path = "POST", payload.path
     decisions = 0
@@ -159,6 +181,7 @@ def measure(
         parse_median_ms=statistics.median(parse_ns) / 1e6,
         decisions=decisions,
         cold=cold,
+        varied=vary,
         met=median < TARGET_MS,
     )
 
@@ -173,11 +196,15 @@ def table(rows: Sequence[Figures]) -> str:
     for r in rows:
         verdict = "met" if r.met else "NOT met"
         lines.append(
-            f"{r.payload:<10} {'cold' if r.cold else 'warm':<6} {r.size:>6} {r.iterations:>6} {r.median_ms:>10.3f} "
+            f"{r.payload:<10} {_caches(r):<6} {r.size:>6} {r.iterations:>6} {r.median_ms:>10.3f} "
             f"{r.p99_ms:>8.3f} {r.mean_ms:>8.3f} {r.parse_median_ms:>9.3f} {r.decisions:>9}"
             f"  {verdict}"
         )
     return "\n".join(lines)
+
+
+def _caches(r: Figures) -> str:
+    return "varied" if r.varied else "cold" if r.cold else "warm"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,6 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also measure with the pattern, phone and clean-text caches emptied before each message",
     )
+    p.add_argument(
+        "--vary",
+        action="store_true",
+        help="also measure with another customer in every message (customers.py)",
+    )
     p.add_argument("--json", metavar="OUT", help="write the results here")
     args = p.parse_args(argv)
     if args.iterations < 1 or args.warmup < 0:
@@ -201,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = [measure(m, payloads[k], args.iterations, args.warmup) for k in kinds]
     if args.cold:
         rows += [measure(m, payloads[k], args.iterations, args.warmup, cold=True) for k in kinds]
+    if args.vary:
+        rows += [measure(m, payloads[k], args.iterations, args.warmup, vary=True) for k in kinds]
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"python {platform.python_version()}, load average {load[0]:.2f} {load[1]:.2f}")
     print("minimise_request (policy, partner, rules, egress guard, serialise); parse excluded")
