@@ -39,7 +39,8 @@ _ORDER: Final = (
     ("uan", PhoneNumberType.UAN),
     ("voicemail", PhoneNumberType.VOICEMAIL),
 )
-_NOT_DIALLED: Final = frozenset({PhoneNumberType.UNKNOWN, PhoneNumberType.VOICEMAIL})
+#: The alternative of the voicemail description in a region's pattern (:func:`_typing`).
+_VOICEMAIL: Final = f"t{int(PhoneNumberType.VOICEMAIL)}"
 
 #: One number description: possible lengths (empty: any) and the whole-number pattern (None:
 #: the description matches nothing).
@@ -53,6 +54,42 @@ class _Region(NamedTuple):
     fixed: Desc | None
     mobile: Desc | None
     same_fixed_and_mobile: bool
+    #: All of the above in one pattern (see :func:`_typing`): the type in one C-level match.
+    typing: re.Pattern[str] | None
+
+
+def _alternative(desc: Desc | None, name: str) -> str | None:
+    # One description as an alternative: its lengths as a look-ahead, then its pattern.
+    if desc is None:
+        return None
+    lengths, pattern = desc
+    if pattern is None:
+        return None
+    ahead = f"(?=(?:{'|'.join(f'[0-9]{{{n}}}' for n in sorted(lengths))})\\Z)" if lengths else ""
+    return f"(?P<{name}>{ahead}(?:{pattern.pattern}))"
+
+
+def _typing(
+    general: Desc | None,
+    ordered: tuple[tuple[Desc, int], ...],
+    fixed: Desc | None,
+    mobile: Desc | None,
+) -> re.Pattern[str] | None:
+    # The general description as a look-ahead, then every type's description in the library's
+    # order as alternatives: a full match takes the first alternative that matches the whole
+    # number, which is the type the library's sequence of checks returns. Fixed line and
+    # mobile come last; when their patterns are the same, mobile fails where fixed line did.
+    head = _alternative(general, "general")
+    if head is None:
+        return None
+    parts = [_alternative(desc, f"t{int(kind)}") for desc, kind in ordered]
+    parts += [_alternative(fixed, "fixed"), _alternative(mobile, "mobile")]
+    alternatives = "|".join(p for p in parts if p is not None)
+    if not alternatives:
+        return None
+    if f"(?P<{_VOICEMAIL}>" not in alternatives:
+        alternatives += f"|(?P<{_VOICEMAIL}>(?!))"  # never matches: the group always exists
+    return re.compile(f"(?={head}\\Z)(?:{alternatives})")
 
 
 def _desc(desc: object) -> Desc | None:
@@ -70,13 +107,19 @@ def _region(metadata: PhoneMetadata) -> _Region:
         for name, kind in _ORDER
         if (desc := _desc(getattr(metadata, name, None))) is not None
     )
-    return _Region(
-        re.compile(leading) if leading is not None else None,
+    general, fixed, mobile = (
         _desc(metadata.general_desc),
-        ordered,
         _desc(metadata.fixed_line),
         _desc(metadata.mobile),
+    )
+    return _Region(
+        re.compile(leading) if leading is not None else None,
+        general,
+        ordered,
+        fixed,
+        mobile,
         bool(metadata.same_mobile_and_fixed_line_pattern),
+        _typing(general, ordered, fixed, mobile),
     )
 
 
@@ -150,5 +193,24 @@ def number_type(country: int, national: str) -> int:
 
 
 def dialled(country: int, national: str) -> bool:
-    """Whether ``+{country} {national}`` is a valid number of a type one dials (not voicemail)."""
-    return number_type(country, national) not in _NOT_DIALLED
+    """Whether ``+{country} {national}`` is a valid number of a type one dials (not voicemail).
+
+    :func:`number_type`'s answer, from each region's single pattern (:func:`_typing`).
+    """
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country)
+    if not regions:
+        return False
+    number = significant(national)
+    for region_code in regions:
+        region = _metadata(country, region_code)
+        if region is None:
+            if len(regions) == 1:
+                return False
+            continue
+        typed = region.typing.fullmatch(number) if region.typing is not None else None
+        if len(regions) > 1 and region.leading is None and typed is None:
+            continue  # not this region's number: the library tries the next one
+        if len(regions) > 1 and region.leading is not None and not region.leading.match(number):
+            continue
+        return typed is not None and typed.group(_VOICEMAIL) is None
+    return False

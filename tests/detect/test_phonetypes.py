@@ -70,6 +70,16 @@ def test_the_types_are_the_librarys_on_every_regions_examples() -> None:
     assert different == []
 
 
+def test_dialled_is_the_librarys_answer_on_every_regions_examples() -> None:
+    """The one-pattern-per-region answer agrees with the library's type, number for number."""
+    not_dialled = (PhoneNumberType.UNKNOWN, PhoneNumberType.VOICEMAIL)
+    different = [(c, n) for c, n in EXAMPLES if dialled(c, n) is (_library(c, n) in not_dialled)]
+    assert different == []
+    # Both answers occur, and voicemail boxes are among the numbers checked.
+    assert {dialled(c, n) for c, n in EXAMPLES} == {True, False}
+    assert any(_library(c, n) == PhoneNumberType.VOICEMAIL for c, n in EXAMPLES)
+
+
 @pytest.mark.parametrize(
     ("country", "national", "expected"),
     [
