@@ -20,7 +20,7 @@ from proxy.detect import emails, identifiers, known, phones
 from proxy.detect.blobs import MIN_BLOB, is_blob
 from proxy.detect.chains import chains, digit_count
 from proxy.detect.known import ValueSet
-from proxy.detect.normalise import ENCODING_MARKS, Mapped, fold, identity, prepare
+from proxy.detect.normalise import Mapped, encoded, fold, identity, prepare
 from proxy.detect.spans import Match, merge
 from proxy.detect.vocabulary import CLEAN, MAX_LENGTH, CleanTexts
 
@@ -154,7 +154,7 @@ def _remember(memo: CleanTexts, texts: list[str], starts: list[int], patterns: l
 
 def _as_is(text: str) -> bool:
     # The text is its own canonical form: nothing to decode, nothing to canonicalise.
-    return text.isascii() and not any(mark in text for mark in ENCODING_MARKS)
+    return text.isascii() and not encoded(text)
 
 
 def _words(joined: str, removed: ValueSet, allowed: ValueSet) -> list[Match]:
@@ -173,7 +173,7 @@ def _nothing_to_see(text: str, removed: ValueSet, query: bool) -> bool:
     # and dates, answered here with a handful of C-level string operations.
     if text.isspace() or not text:
         return True
-    if query or not text.isascii() or any(mark in text for mark in ENCODING_MARKS):
+    if query or not text.isascii() or encoded(text):
         return False  # encoded or non-ASCII: canonicalise first, then look
     if is_blob(text):
         return True  # base64 (an attachment): see the module docstring

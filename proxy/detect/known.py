@@ -28,7 +28,7 @@ from typing import Final, overload
 from proxy.detect import emails, identifiers, phones
 from proxy.detect.blobs import is_blob
 from proxy.detect.chains import Chain, chains, digit_count
-from proxy.detect.normalise import ENCODING_MARKS, Mapped, fold_text, prepare
+from proxy.detect.normalise import Mapped, encoded, fold_text, prepare
 from proxy.detect.spans import Match
 
 _PHONE_LIKE: Final = re.compile(r"[+(]?[0-9][0-9 .\-/()]*")
@@ -239,7 +239,7 @@ def _classify(
 
 def _canonical(value: str) -> str:
     # ``prepare(value).text.strip()``: plain ASCII (most values) has nothing to decode.
-    if value.isascii() and not any(mark in value for mark in ENCODING_MARKS):
+    if value.isascii() and not encoded(value):
         return value.strip()
     return prepare(value).text.strip()
 

@@ -101,6 +101,13 @@ _ENCODED = re.compile(
 #: What :func:`decode` looks for before it runs: a text holding none of these is left as it is
 #: (per text and in a message's joined texts alike, so both read the same).
 ENCODING_MARKS: Final = ("&", "\\", "<![CDATA[", "]]>")
+
+
+def encoded(text: str) -> bool:
+    """Whether ``text`` holds one of :data:`ENCODING_MARKS` (four C-level scans, no generator)."""
+    return "&" in text or "\\" in text or "<![CDATA[" in text or "]]>" in text
+
+
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": "\u00a0"}
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "/": "/", '"': '"', "\\": "\\"}
 _PERCENT = re.compile(r"(?:%[0-9a-fA-F]{2})+|\+")
@@ -149,7 +156,7 @@ def decode(base: Mapped, *, query: bool = False, rounds: int = 3) -> Mapped:
             # "+" means a space only as written; a "+" that %2B decoded to stays a plus.
             pattern = _PERCENT if round_ == 0 else _PERCENT_ONLY
             current = _substitute(current, pattern, _decode_percent)
-        if any(mark in current.text for mark in ENCODING_MARKS):
+        if encoded(current.text):
             current = _substitute(current, _ENCODED, _decode_one)
         if current.text == before:
             break
