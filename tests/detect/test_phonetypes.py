@@ -1,4 +1,4 @@
-"""Tests for proxy.detect.phonetypes: the same types as phonenumbers.number_type, faster."""
+"""Tests for proxy.detect.phonetypes: the same answers as phonenumbers.number_type, faster."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumber, PhoneNumberType
 
-from proxy.detect.phonetypes import dialled, number_type, significant
+from proxy.detect.phonetypes import dialled, significant
 
 
 def _library(country: int, national: str) -> int:
@@ -63,15 +63,9 @@ def _examples() -> list[tuple[int, str]]:
 EXAMPLES = _examples()
 
 
-def test_the_types_are_the_librarys_on_every_regions_examples() -> None:
-    """Thousands of numbers across all calling codes: the same type, number for number."""
-    assert len(EXAMPLES) > 5000
-    different = [(c, n) for c, n in EXAMPLES if number_type(c, n) != _library(c, n)]
-    assert different == []
-
-
 def test_dialled_is_the_librarys_answer_on_every_regions_examples() -> None:
     """The one-pattern-per-region answer agrees with the library's type, number for number."""
+    assert len(EXAMPLES) > 5000
     not_dialled = (PhoneNumberType.UNKNOWN, PhoneNumberType.VOICEMAIL)
     different = [(c, n) for c, n in EXAMPLES if dialled(c, n) is (_library(c, n) in not_dialled)]
     assert different == []
