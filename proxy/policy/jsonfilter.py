@@ -74,28 +74,29 @@ class FilterParser:
         terms = [self._and()]
         while self.eat("||"):
             terms.append(self._and())
-        if len(terms) == 1:
-            return terms[0]
-        joined = self._join(terms, equal=True)
-        if joined is not None:
-            return joined
-        if len(terms) == 2:
-            first, second = terms
-            return lambda node: first(node) or second(node)
-        return lambda node: any(term(node) for term in terms)
+        return self._combine(terms, either=True)
 
     def _and(self) -> Predicate:
         terms = [self._term()]
         while self.eat("&&"):
             terms.append(self._term())
+        return self._combine(terms, either=False)
+
+    def _combine(self, terms: list[Predicate], *, either: bool) -> Predicate:
+        """``||`` (``either``) or ``&&`` of ``terms``: one membership test when their shapes
+        allow (``||`` of equalities, ``&&`` of inequalities, of one member), else a closure."""
         if len(terms) == 1:
             return terms[0]
-        joined = self._join(terms, equal=False)
+        joined = self._join(terms, equal=either)
         if joined is not None:
             return joined
         if len(terms) == 2:
             first, second = terms
+            if either:
+                return lambda node: first(node) or second(node)
             return lambda node: first(node) and second(node)
+        if either:
+            return lambda node: any(term(node) for term in terms)
         return lambda node: all(term(node) for term in terms)
 
     def _join(self, terms: list[Predicate], equal: bool) -> Predicate | None:
